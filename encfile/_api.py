@@ -1,0 +1,195 @@
+"""The public functions. Heavy modules (cryptography, pyrage, ruamel) load on first use."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from .errors import FileMissingError, InputError
+
+if TYPE_CHECKING:
+    from .age import NewIdentity
+    from .document import Opened
+    from .keys import KeyRing
+    from .rules import Rules
+
+#: Identities: None (every source of the environment, as the CLI does), identity
+#: strings (``AGE-SECRET-KEY-1…``), or a :class:`encfile.KeyRing`.
+Identities = Union[None, Sequence[str], "KeyRing"]
+
+MAX_INPUT_BYTES = 100 * 1024 * 1024  # ENCFILE_MAX_SIZE overrides (bytes)
+
+
+def max_input_bytes() -> int:
+    value = os.environ.get("ENCFILE_MAX_SIZE", "")
+    try:
+        return int(value) if value else MAX_INPUT_BYTES
+    except ValueError:
+        return MAX_INPUT_BYTES
+
+
+def _keyring(identities: Identities) -> KeyRing:
+    from .keys import KeyRing
+
+    if identities is None:
+        return KeyRing()
+    if isinstance(identities, KeyRing):
+        return identities
+    if isinstance(identities, str):
+        return KeyRing([identities])
+    return KeyRing(list(identities))
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """Input bytes as text: UTF-8 (a BOM is kept as U+FEFF), line endings untouched."""
+    if len(data) > max_input_bytes():
+        raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
+                         hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{label} is UTF-16; encfile reads UTF-8 files",
+                         hints=["convert it, e.g. with 'iconv -f UTF-16 -t UTF-8'"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{label} is not valid UTF-8 (byte {err.start})") from None
+
+
+def read_file(path: str | os.PathLike[str]) -> str:
+    """Read a file as text for encfile; raise FileMissingError or InputError."""
+    p = Path(path)
+    label = f"'{p}'"
+    try:
+        size = p.stat().st_size
+        if size > max_input_bytes():
+            raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
+                             hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise FileMissingError(f"no such file: {label}") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a directory") from None
+    except PermissionError:
+        raise InputError(f"cannot read {label}: permission denied") from None
+    except OSError as err:
+        raise InputError(f"cannot read {label}: {err.strerror or err}") from None
+    return decode_text(data, label)
+
+
+def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
+    from . import formats
+
+    return fmt or formats.detect(os.fspath(path))
+
+
+def _groups(recipients: str | Sequence[str] | None,
+            key_groups: Sequence[Sequence[str]] | None) -> list[list[str]]:
+    from .age import split_recipients
+    from .errors import RecipientError
+
+    if key_groups:
+        groups = [[r for part in g for r in split_recipients(part)] for g in key_groups]
+    elif isinstance(recipients, str):
+        groups = [split_recipients(recipients)]
+    else:
+        groups = [[r for part in (recipients or ()) for r in split_recipients(part)]]
+    if not groups or not all(groups):
+        raise RecipientError("no age recipients given",
+                             hints=["pass recipients='age1…' (or key_groups=[[…], […]])"])
+    return groups
+
+
+def encrypt(
+    text: str,
+    *,
+    recipients: str | Sequence[str] | None = None,
+    key_groups: Sequence[Sequence[str]] | None = None,
+    shamir_threshold: int = 0,
+    format: str = "yaml",  # noqa: A002 - the natural name, as in sops's --input-type
+    rules: Rules | None = None,
+    now: _dt.datetime | None = None,
+) -> str:
+    """Encrypt the values of a plaintext document; return the sops-format text.
+
+    ``recipients``: age recipients (a list, or a comma-separated string).
+    ``key_groups``: several groups instead, with ``shamir_threshold`` of them needed.
+    ``rules``: which values stay in clear (default: keys ending in ``_unencrypted``).
+    """
+    from .document import encrypt_text
+
+    return encrypt_text(text, fmt=format, recipients=_groups(recipients, key_groups),
+                        rules=rules, shamir_threshold=shamir_threshold, now=now)
+
+
+def open_encrypted(text: str, *, format: str = "yaml", identities: Identities = None,  # noqa: A002
+                   ignore_mac: bool = False, label: str = "input") -> Opened:
+    """Decrypt and authenticate; the result renders text (``.text()``) or data (``.data()``)."""
+    from .document import open_text
+
+    return open_text(text, fmt=format, keyring=_keyring(identities), label=label,
+                     ignore_mac=ignore_mac)
+
+
+def decrypt(text: str, *, format: str = "yaml", identities: Identities = None,  # noqa: A002
+            ignore_mac: bool = False) -> str:
+    """Decrypt a sops-format document; formatting, comments and layout are preserved."""
+    return open_encrypted(text, format=format, identities=identities,
+                          ignore_mac=ignore_mac).text()
+
+
+def _single(docs: list[Any], label: str) -> Any:
+    if len(docs) != 1:
+        raise InputError(f"{label} holds {len(docs)} documents", hints=["use load_all()"])
+    return docs[0]
+
+
+def loads(text: str, *, format: str = "yaml", identities: Identities = None) -> Any:  # noqa: A002
+    """Decrypt a sops-format document to Python data (a dict for a mapping)."""
+    return _single(open_encrypted(text, format=format, identities=identities).data(), "input")
+
+
+def load(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+         identities: Identities = None) -> Any:
+    """Decrypt a file to Python data; the format comes from the extension by default."""
+    label = f"'{os.fspath(path)}'"
+    opened = open_encrypted(read_file(path), format=_format_of(path, format),
+                            identities=identities, label=label)
+    return _single(opened.data(), label)
+
+
+def load_all(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+             identities: Identities = None) -> list[Any]:
+    """Decrypt a (multi-document) file to a list with one item per document."""
+    opened = open_encrypted(read_file(path), format=_format_of(path, format),
+                            identities=identities, label=f"'{os.fspath(path)}'")
+    return opened.data()
+
+
+def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+                 identities: Identities = None, ignore_mac: bool = False) -> str:
+    """Decrypt a file to its plaintext (never written anywhere by encfile)."""
+    return open_encrypted(read_file(path), format=_format_of(path, format),
+                          identities=identities, ignore_mac=ignore_mac,
+                          label=f"'{os.fspath(path)}'").text()
+
+
+def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str] | None = None,
+                 key_groups: Sequence[Sequence[str]] | None = None, shamir_threshold: int = 0,
+                 format: str | None = None, rules: Rules | None = None,  # noqa: A002
+                 now: _dt.datetime | None = None) -> str:
+    """Encrypt a file's values; return the encrypted text (the file is not changed)."""
+    from .document import encrypt_text
+
+    return encrypt_text(read_file(path), fmt=_format_of(path, format),
+                        recipients=_groups(recipients, key_groups), rules=rules,
+                        shamir_threshold=shamir_threshold, now=now,
+                        label=f"'{os.fspath(path)}'")
+
+
+def generate_identity() -> NewIdentity:
+    """A new age X25519 identity (``.secret``, ``.public``, ``.file_block()``)."""
+    from .age import generate
+
+    return generate()

@@ -1,0 +1,118 @@
+"""age recipients and identities; the only importer of ``pyrage``.
+
+The data key is age-encrypted separately for every recipient (as sops does), as
+the raw 32 bytes (33 for a Shamir share), ASCII-armored: the armored text is the
+``enc`` field of the metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import pyrage
+
+from .errors import RecipientError
+
+SECRET_PREFIX = "AGE-SECRET-KEY-1"
+UNSUPPORTED_IDENTITY_PREFIXES = ("AGE-PLUGIN-", "AGE-SECRET-KEY-PQ-1")
+
+
+class ParsedIdentities(NamedTuple):
+    identities: list[Any]
+    errors: list[str]
+
+
+def parse_recipient(text: str) -> Any:
+    """Turn a recipient string into a pyrage recipient; raise RecipientError if invalid."""
+    s = text.strip()
+    try:
+        if s.startswith(("ssh-ed25519 ", "ssh-rsa ")):
+            return pyrage.ssh.Recipient.from_str(s)
+        if s.startswith("age1pq1"):
+            raise RecipientError(f"post-quantum age recipient {s[:16]}… is not supported yet")
+        if s.startswith("age1") and "1" in s[4:]:
+            # bech32 data never contains '1': a second one ends a plugin's HRP (age1yubikey1…)
+            raise RecipientError(f"age plugin recipient {s[:16]}… is not supported yet")
+        return pyrage.x25519.Recipient.from_str(s)
+    except RecipientError:
+        raise
+    except Exception as err:  # pyrage raises its own RecipientError type
+        raise RecipientError(
+            f"invalid age recipient {s!r}",
+            hints=["age recipients look like 'age1…' (see 'encfile keygen') or 'ssh-ed25519 AAAA…'"],
+        ) from err
+
+
+def split_recipients(value: str) -> list[str]:
+    """Split a comma-separated recipient list the way sops does (trim, skip empties)."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def wrap(secret: bytes, recipient: str) -> str:
+    """Age-encrypt ``secret`` for one recipient; return the armored text."""
+    armored = pyrage.encrypt(secret, [parse_recipient(recipient)], armored=True)
+    text: str = armored.decode("ascii")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def parse_identities(text: str) -> ParsedIdentities:
+    """Parse identity-file text: one identity per line, ``#`` comments, blank lines.
+
+    Lines are not trimmed (as in sops and age), except for a final ``\\r``.
+    Plugin and post-quantum identities are reported, not fatal: other lines of
+    the same source still count.
+    """
+    identities: list[Any] = []
+    errors: list[str] = []
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(UNSUPPORTED_IDENTITY_PREFIXES):
+            errors.append(f"line {number}: {line.split('1', 1)[0]}… identities are not supported")
+            continue
+        try:
+            identities.append(pyrage.x25519.Identity.from_str(line))
+        except Exception:
+            # Never echo the line: it may be a (damaged) private key.
+            errors.append(f"line {number}: not an age identity")
+    return ParsedIdentities(identities, errors)
+
+
+def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
+    """Decrypt an armored age file with any of ``identities``; None if none matches."""
+    if not identities:
+        return None
+    try:
+        data: bytes = pyrage.decrypt(armored.encode("ascii", "replace"), list(identities))
+    except Exception:
+        return None
+    return data
+
+
+def is_encrypted_identity_file(text: str) -> bool:
+    """A passphrase-protected identity file is itself an age file."""
+    head = text.lstrip()[:32]
+    return head.startswith(("age-encryption.org/", "-----BEGIN AGE ENCRYPTED FILE-----"))
+
+
+class NewIdentity(NamedTuple):
+    secret: str
+    public: str
+
+    def file_block(self, now: _dt.datetime | None = None) -> str:
+        """The identity in ``age-keygen``'s layout (also sops's ``keys.txt`` layout)."""
+        when = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+        return (
+            f"# created: {when.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+            f"# public key: {self.public}\n"
+            f"{self.secret}\n"
+        )
+
+
+def generate() -> NewIdentity:
+    """A new X25519 identity."""
+    identity = pyrage.x25519.Identity.generate()
+    return NewIdentity(str(identity), str(identity.to_public()))

@@ -1,0 +1,392 @@
+"""The command line: the only module that prints, reads the terminal, or exits.
+
+It is a thin layer over the library. sops's legacy flags work as in sops
+(``encfile -e FILE``, ``encfile -d FILE``) next to the subcommands
+(``encfile encrypt FILE``); options may come before or after file names.
+typer is imported only when a command is actually parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import errors
+from ._version import __version__
+
+# Exit codes: sops's numbers wherever sops has the case, so scripts keep working.
+EXIT_CODES: tuple[tuple[type[errors.EncfileError], int], ...] = (
+    (errors.FileMissingError, 100),
+    (errors.AlreadyEncryptedError, 203),
+    (errors.NoIdentityError, 128),
+    (errors.MacMismatchError, 51),
+    (errors.TamperedValueError, 25),
+    (errors.ExtractPathError, 91),
+    (errors.OutputError, 3),
+    (errors.InputError, 2),
+    (errors.EncfileError, 1),
+)
+EXIT_CONFLICT = 8
+EXIT_USAGE = 1
+
+EXIT_HELP = """\
+Exit codes (sops's numbers):
+  0 success; 1 other errors (bad option, no recipients, no metadata, missing --extract key);
+  2 unreadable or unparsable input; 3 output not writable; 8 conflicting options;
+  25 a value, comment or layout token was tampered with or moved; 51 MAC mismatch;
+  91 bad --extract path; 100 no such file; 128 no identity matched;
+  203 the file is already encrypted
+"""
+
+_MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
+_COMMANDS = ("encrypt", "decrypt", "keygen")
+
+
+class _Conflict(Exception):
+    pass
+
+
+# -- terminal output ---------------------------------------------------------------------------
+
+class _Out:
+    quiet = False
+    verbose = False
+
+
+def _say(kind: str, message: str) -> None:
+    sys.stderr.write(f"encfile: {kind}: {message}\n")
+
+
+def _info(message: str) -> None:
+    if _Out.verbose:
+        sys.stderr.write(f"encfile: {message}\n")
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    if not _Out.quiet:
+        _say("warning", str(message))
+
+
+def _fail(err: errors.EncfileError) -> NoReturn:
+    _say("error", err.message)
+    for hint in err.hints:
+        _say("hint", hint)
+    code = next(code for cls, code in EXIT_CODES if isinstance(err, cls))
+    sys.exit(code)
+
+
+def _write_stdout(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+# -- argument normalisation ----------------------------------------------------------------------
+
+def normalize_argv(argv: Sequence[str]) -> list[str]:
+    """Turn sops's ``-e``/``-d`` mode flags into the subcommand, wherever they appear."""
+    args = list(argv)
+    end = args.index("--") if "--" in args else len(args)
+    if any(a in _COMMANDS for a in args[:1]):
+        return args
+    modes = [i for i, a in enumerate(args[:end]) if a in _MODES]
+    if len({_MODES[args[i]] for i in modes}) > 1:
+        raise _Conflict("-e and -d cannot be used together")
+    if not modes:
+        return args
+    mode = _MODES[args[modes[0]]]
+    rest = [a for i, a in enumerate(args) if i not in modes]
+    return [mode, *rest]
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+def _read_input(path: str, input_type: str | None, *, what: str) -> tuple[str, str, str]:
+    """(text, format, label) for a file name or '-' (standard input)."""
+    from . import _api, formats
+
+    if path == "-":
+        if not input_type:
+            raise errors.InputError(f"{what} standard input needs --input-type",
+                                    hints=["e.g. 'encfile -d --input-type yaml - < secrets.enc.yaml'"])
+        return _api.decode_text(sys.stdin.buffer.read(), "standard input"), input_type, "<stdin>"
+    fmt = input_type or formats.detect(path)
+    return _api.read_file(path), fmt, f"'{path}'"
+
+
+def _check_output_type(input_type: str, output_type: str | None) -> None:
+    if output_type and output_type != input_type:
+        raise errors.InputError(f"converting {input_type} to {output_type} is not supported yet")
+
+
+def _rules(**given: Any) -> Any:
+    from .rules import Rules
+
+    return Rules(**{k: v for k, v in given.items() if v})
+
+
+def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
+                input_type: str | None, output_type: str | None, rules: dict[str, Any],
+                shamir_threshold: int) -> None:
+    from . import _api, fsutil
+
+    if in_place and output:
+        raise _Conflict("--in-place and --output cannot be used together")
+    if not files:
+        raise errors.InputError("no file given", hints=["usage: encfile -e [OPTIONS] FILE"])
+    if len(files) > 1 and not in_place:
+        raise errors.InputError("several files can only be encrypted with --in-place")
+    recipients = age or os.environ.get("ENCFILE_AGE_RECIPIENTS") or \
+        os.environ.get("SOPS_AGE_RECIPIENTS") or ""
+    if not recipients.strip():
+        raise errors.RecipientError(
+            "no age recipients given",
+            hints=["pass --age age1… (comma-separated for several), or set SOPS_AGE_RECIPIENTS",
+                   "'encfile keygen' creates an identity and prints its public key"])
+    rule_set = _rules(**rules)
+    outputs = []
+    for path in files:
+        text, fmt, label = _read_input(path, input_type, what="encrypting")
+        _check_output_type(fmt, output_type)
+        from .document import encrypt_text
+        from .age import split_recipients
+
+        result = encrypt_text(text, fmt=fmt, recipients=[split_recipients(recipients)],
+                              rules=rule_set, shamir_threshold=shamir_threshold, label=label)
+        _info(f"encrypted {label} for {len(split_recipients(recipients))} recipient(s)")
+        outputs.append((path, result.encode("utf-8", "surrogateescape")))
+    if in_place:
+        for path, data in outputs:
+            if path == "-":
+                raise errors.InputError("--in-place needs a file, not standard input")
+            fsutil.atomic_write(path, data)
+    elif output:
+        fsutil.atomic_write(output, outputs[0][1])
+    else:
+        _write_stdout(outputs[0][1])
+    del _api
+
+
+def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: str | None,
+                input_type: str | None, output_type: str | None, ignore_mac: bool) -> None:
+    from . import extract as _extract
+    from . import fsutil
+    from .document import open_text
+    from .formats import yaml_emit
+    from .keys import KeyRing
+
+    if in_place and output:
+        raise _Conflict("--in-place and --output cannot be used together")
+    if in_place and extract:
+        raise _Conflict("--in-place and --extract cannot be used together")
+    files = files or ["-"]
+    path_spec = _extract.parse_path(extract) if extract else None
+    keyring = KeyRing()
+    results: list[tuple[str, str]] = []
+    for path in files:
+        text, fmt, label = _read_input(path, input_type, what="decrypting")
+        _check_output_type(fmt, output_type)
+        opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
+        _info(f"decrypted {label}")
+        if path_spec is not None:
+            docs = opened.data()
+            value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
+            plain = value if isinstance(value, str) else yaml_emit.dump(value)
+        else:
+            plain = opened.text()
+        results.append((path, plain))
+    if _Out.verbose:
+        for line in keyring.tried:
+            _info(f"identity source {line}")
+    if in_place:
+        for path, plain in results:
+            if path == "-":
+                raise errors.InputError("--in-place needs a file, not standard input")
+            fsutil.atomic_write(path, plain.encode("utf-8", "surrogateescape"))
+        return
+    data = _join_stream([plain for _, plain in results]).encode("utf-8", "surrogateescape")
+    if output:
+        fsutil.atomic_write(output, data, private=True)
+    else:
+        _write_stdout(data)
+
+
+def _join_stream(texts: list[str]) -> str:
+    """Several decrypted YAML files as one stream: '---' between documents."""
+    out = texts[0]
+    for text in texts[1:]:
+        if out and not out.endswith("\n"):
+            out += "\n"
+        out += text if text.lstrip("\ufeff").startswith("---") else "---\n" + text
+    return out
+
+
+def cmd_keygen(output: str | None) -> None:
+    from . import _api, fsutil
+
+    identity = _api.generate_identity()
+    block = identity.file_block()
+    if output:
+        path = Path(output).expanduser()
+        existed = path.exists()
+        fsutil.append_private(path, block.encode("ascii"))
+        sys.stderr.write(f"Public key: {identity.public}\n")
+        _info(f"{'appended to' if existed else 'created'} '{path}'")
+    else:
+        _write_stdout(block.encode("ascii"))
+        if not sys.stdout.isatty():
+            sys.stderr.write(f"Public key: {identity.public}\n")
+
+
+# -- typer wiring ------------------------------------------------------------------------------------
+
+def _build_app() -> Any:
+    import typer
+
+    app = typer.Typer(
+        name="encfile",
+        help="Encrypt the values of config files for age recipients (sops-compatible).\n\n"
+             "Examples:\n\n"
+             "  encfile -e --age age1… secrets.yaml > secrets.enc.yaml\n\n"
+             "  encfile -d secrets.enc.yaml | kubectl apply -f -",
+        epilog=EXIT_HELP.replace("\n", "\n\n"),
+        add_completion=True,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    def version_callback(value: bool) -> None:
+        if value:
+            _write_stdout(f"encfile {__version__}\n".encode())
+            raise typer.Exit()
+
+    @app.callback()
+    def _main(
+        version: bool = typer.Option(False, "--version", help="Show the version and exit.",
+                                     callback=version_callback, is_eager=True),
+    ) -> None:
+        """Encrypt the values of config files for age recipients (sops-compatible)."""
+
+    verbose_opt = typer.Option(False, "--verbose", "-v", help="Say what is being done.")
+    quiet_opt = typer.Option(False, "--quiet", "-q", help="Print no warnings.")
+    in_place_opt = typer.Option(False, "--in-place", "-i", help="Write the result over the file.")
+    output_opt = typer.Option(None, "--output", "-o", help="Write the result to this file.")
+    input_type_opt = typer.Option(None, "--input-type",
+                                  help="Input format (yaml); default from the file name.")
+    output_type_opt = typer.Option(None, "--output-type", help="Output format (yaml).")
+
+    @app.command("encrypt", epilog="Example: encfile -e --age age1… -i secrets.yaml")
+    def encrypt_command(
+        files: list[str] = typer.Argument(None, help="File to encrypt ('-' for stdin).",
+                                          show_default=False),
+        in_place: bool = in_place_opt,
+        output: str | None = output_opt,
+        age: str | None = typer.Option(None, "--age", "-a", help="Age recipients, comma-separated "
+                                       "(default: $SOPS_AGE_RECIPIENTS)."),
+        input_type: str | None = input_type_opt,
+        output_type: str | None = output_type_opt,
+        unencrypted_suffix: str | None = typer.Option(
+            None, help="Leave values in clear under keys ending with this (default _unencrypted)."),
+        encrypted_suffix: str | None = typer.Option(
+            None, help="Encrypt only values under keys ending with this."),
+        unencrypted_regex: str | None = typer.Option(
+            None, help="Leave values in clear under keys matching this regex."),
+        encrypted_regex: str | None = typer.Option(
+            None, help="Encrypt only values under keys matching this regex."),
+        unencrypted_comment_regex: str | None = typer.Option(
+            None, help="Leave in clear the values after a comment matching this regex."),
+        encrypted_comment_regex: str | None = typer.Option(
+            None, help="Encrypt only the values after a comment matching this regex."),
+        mac_only_encrypted: bool = typer.Option(
+            False, help="Compute the MAC over encrypted values only."),
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Encrypt a file's values (the same as 'encfile -e FILE')."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_encrypt(files or [], in_place, output, age, input_type, output_type, {
+            "unencrypted_suffix": unencrypted_suffix, "encrypted_suffix": encrypted_suffix,
+            "unencrypted_regex": unencrypted_regex, "encrypted_regex": encrypted_regex,
+            "unencrypted_comment_regex": unencrypted_comment_regex,
+            "encrypted_comment_regex": encrypted_comment_regex,
+            "mac_only_encrypted": mac_only_encrypted,
+        }, 0)
+
+    @app.command("decrypt", epilog="Example: encfile -d secrets.enc.yaml | kubectl apply -f -")
+    def decrypt_command(
+        files: list[str] = typer.Argument(None, help="Files to decrypt ('-' or none: stdin); "
+                                          "several are joined as one YAML stream.",
+                                          show_default=False),
+        in_place: bool = in_place_opt,
+        output: str | None = output_opt,
+        extract: str | None = typer.Option(None, "--extract",
+                                           help="Print only this part, e.g. '[\"db\"][\"password\"]'."),
+        input_type: str | None = input_type_opt,
+        output_type: str | None = output_type_opt,
+        ignore_mac: bool = typer.Option(False, "--ignore-mac",
+                                        help="Do not check the file MAC (recovery only)."),
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Decrypt files to stdout (the same as 'encfile -d FILE')."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_decrypt(files or [], in_place, output, extract, input_type, output_type, ignore_mac)
+
+    @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
+    def keygen_command(
+        output: str | None = typer.Option(None, "--output", "-o",
+                                          help="Append the identity to this file (created 0600)."),
+        verbose: bool = verbose_opt,
+    ) -> None:
+        """Create an age identity; print it, or append it to a key file."""
+        _Out.verbose = verbose
+        cmd_keygen(output)
+
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``encfile`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
+    try:
+        args = normalize_argv(args)
+        import typer.main
+
+        command = typer.main.get_command(_build_app())
+        command.main(args=args, prog_name="encfile", standalone_mode=False)
+    except errors.EncfileError as err:
+        _fail(err)
+    except _Conflict as err:
+        _say("error", str(err))
+        sys.exit(EXIT_CONFLICT)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        sys.exit(85)
+    except SystemExit:
+        raise
+    except Exception as err:
+        exit_code = getattr(err, "exit_code", None)
+        if exit_code is not None and hasattr(err, "format_message"):  # click's usage errors
+            _say("error", err.format_message()[:1].lower() + err.format_message()[1:])
+            _say("hint", "see 'encfile --help'")
+            sys.exit(EXIT_USAGE)
+        if err.__class__.__name__ in ("Abort", "Exit"):
+            sys.exit(getattr(err, "exit_code", 1) or 0)
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

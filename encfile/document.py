@@ -1,0 +1,305 @@
+"""Orchestration: a parsed file + keys -> encrypted or decrypted text.
+
+This is the only layer that joins the codecs (structure, no crypto) with the
+crypto (no structure): it walks each codec's trees in sops's order, seals or
+opens every value and comment, computes and checks the MAC, and seals or opens
+the layout. All-or-nothing: nothing is returned until the whole file has
+authenticated.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import crypto, datakey, formats, layout, values
+from . import token as _token
+from ._version import __version__
+from .errors import (
+    AlreadyEncryptedError,
+    EncfileWarning,
+    InputError,
+    MacMismatchError,
+    NotEncryptedError,
+    TamperedValueError,
+)
+from .keys import KeyRing
+from .metadata import Metadata, format_lastmodified
+from .rules import Rules
+from .tree import Alias, Branch, Comment, Scalar, Seq, walk
+
+_MAC_ONLY_INIT = hashlib.sha256(b"sops").digest()
+
+
+def _new_hash(rules: Rules) -> Any:
+    h = hashlib.sha512()
+    if rules.mac_only_encrypted:
+        # A fixed prefix keeps MACs with and without the option apart (as in sops).
+        h.update(_MAC_ONLY_INIT)
+    return h
+
+
+def _path(aad: str) -> str:
+    """A key path for messages: the AAD without its final ':' (never a value)."""
+    return aad[:-1] or "(top level)"
+
+
+def _keys_with_colon(node: Any, found: set[str]) -> None:
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        while isinstance(item, Alias):
+            item = item.target
+        if isinstance(item, Branch):
+            for entry in item:
+                if isinstance(entry, tuple):
+                    if ":" in entry[0]:
+                        found.add(entry[0])
+                    todo.append(entry[1])
+        elif isinstance(item, Seq):
+            todo.extend(i for i in item if not isinstance(i, Comment))
+
+
+# -- encryption ----------------------------------------------------------------------------
+
+def encrypt_text(
+    text: str,
+    *,
+    fmt: str,
+    recipients: Sequence[Sequence[str]],
+    rules: Rules | None = None,
+    shamir_threshold: int = 0,
+    now: _dt.datetime | None = None,
+    label: str = "input",
+) -> str:
+    """Encrypt a plaintext document for ``recipients`` (one list per key group)."""
+    parsed = formats.get(fmt).parse(text)
+    if parsed.metadata is not None:
+        raise AlreadyEncryptedError(
+            f"{label} is already encrypted: it has sops metadata",
+            hints=["decrypt it first, or edit it with 'encfile -d'"],
+        )
+    rules = (rules or Rules()).with_default()
+    key = crypto.new_data_key()
+    cipher = crypto.Cipher(key)
+    mac = _new_hash(rules)
+    mac_all = not rules.mac_only_encrypted
+    comments: list[str] = []
+    seal = _token.seal
+    to_bytes = values.to_bytes
+
+    def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
+        data = to_bytes(node.text)
+        if mac_all or encrypted:
+            mac.update(data)
+        if encrypted and data:
+            node.out = seal(cipher, data, aad, node.kind or "str")
+
+    def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
+        if encrypted and node.text:
+            node.out = seal(cipher, to_bytes(node.text), aad, "comment")
+            comments.append(node.text)
+
+    colon_keys: set[str] = set()
+    for root in parsed.roots:
+        walk(root, rules, on_value, on_comment)
+        _keys_with_colon(root, colon_keys)
+    if colon_keys:
+        warnings.warn(
+            f"{label}: keys containing ':' ({', '.join(sorted(map(repr, colon_keys))[:3])}) make "
+            "key paths ambiguous, since sops joins them with ':'; the file works both ways, "
+            "but a value could be moved between such keys unnoticed",
+            EncfileWarning, stacklevel=2,
+        )
+    digest = mac.hexdigest().upper()
+    lastmodified = format_lastmodified(now or _dt.datetime.now(_dt.timezone.utc))
+    layout_data = parsed.layout()
+    if comments:
+        layout_data["comments"] = layout.comment_digest(comments)
+    metadata = Metadata(
+        key_groups=datakey.wrap_groups(key, recipients, shamir_threshold),
+        lastmodified=lastmodified,
+        mac=seal(cipher, digest.encode("ascii"), lastmodified, "str"),
+        rules=rules,
+        shamir_threshold=shamir_threshold if len(recipients) > 1 else 0,
+        encfile_version=__version__,
+        encfile_layout=layout.seal(cipher, layout_data, lastmodified, digest),
+    )
+    result: str = parsed.render_encrypted(metadata.to_dict())
+    return result
+
+
+# -- decryption ----------------------------------------------------------------------------
+
+@dataclass
+class Opened:
+    """A parsed file whose values were decrypted and authenticated."""
+
+    parsed: Any
+    metadata: Metadata
+    layout: dict[str, Any] | None
+
+    def text(self) -> str:
+        out: str = self.parsed.render_plain(self.layout)
+        return out
+
+    def data(self) -> list[Any]:
+        out: list[Any] = self.parsed.to_python()
+        return out
+
+
+def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str = "input",
+              ignore_mac: bool = False) -> Opened:
+    """Parse, decrypt and authenticate a sops file; raise on any failure."""
+    parsed = formats.get(fmt).parse(text)
+    raw = parsed.metadata
+    if raw is None:
+        raise NotEncryptedError(f"{label} is not encrypted: it has no sops metadata",
+                                hints=["encrypt it with 'encfile -e'"])
+    if not parsed.metadata_consistent():
+        raise TamperedValueError(f"{label}: its documents carry different sops metadata")
+    metadata = Metadata.from_dict(raw)
+    key = datakey.recover(metadata, keyring or KeyRing(), label)
+    cipher = crypto.Cipher(key)
+    rules = metadata.rules
+    strict = metadata.encfile_version is not None  # written by encfile: comments must be sealed
+    mac = _new_hash(rules)
+    mac_all = not rules.mac_only_encrypted
+    comments: list[str] = []
+    unopened: list[tuple[Comment, _token.Token]] = []
+    prefixes: set[str] = {":"}
+    to_bytes = values.to_bytes
+    open_token = _token.open_token
+
+    def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
+        if not encrypted:
+            if mac_all:
+                mac.update(to_bytes(node.text))
+            return
+        if node.kind != "str":
+            raise TamperedValueError(f"{label}: the value at {_path(aad)!r} should be "
+                                     "encrypted but is not")
+        if not node.text:
+            return  # empty strings are never encrypted
+        try:
+            tok = _token.parse(node.text)
+            data = open_token(cipher, tok, aad)
+        except _token.MalformedToken as err:
+            raise TamperedValueError(f"{label}: the value at {_path(aad)!r} is not a valid "
+                                     f"encrypted value ({err})") from None
+        except crypto.AuthenticationFailed:
+            raise TamperedValueError(f"{label}: the value at {_path(aad)!r} does not "
+                                     "authenticate (changed, or moved from another key)") from None
+        kind = "str" if tok.type == "bytes" else tok.type
+        plain = values.from_bytes(data)
+        try:
+            if kind == "comment":
+                raise ValueError("a comment token where a value belongs")
+            values.check_plaintext(kind, plain)
+        except ValueError as err:
+            raise TamperedValueError(f"{label}: the value at {_path(aad)!r} is malformed "
+                                     f"({err})") from None
+        node.out = (kind, plain)
+        mac.update(data)
+        if not strict:
+            prefixes.update(_prefixes(aad))
+
+    def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
+        if not encrypted or not node.text:
+            return
+        if not _token.looks_like_token(node.text):
+            if strict:
+                raise TamperedValueError(f"{label}: a comment in {_path(aad)!r} should be "
+                                         "encrypted but is not")
+            return  # sops made it (or an old sops wrote it in clear): keep it as it is
+        try:
+            tok = _token.parse(node.text)
+            if tok.type != "comment":
+                raise _token.MalformedToken("not a comment token")
+            data = open_token(cipher, tok, aad)
+        except _token.MalformedToken as err:
+            raise TamperedValueError(f"{label}: a comment in {_path(aad)!r} is not a valid "
+                                     f"encrypted comment ({err})") from None
+        except crypto.AuthenticationFailed:
+            if strict:
+                raise TamperedValueError(f"{label}: a comment in {_path(aad)!r} does not "
+                                         "authenticate") from None
+            unopened.append((node, tok))  # sops may place it under another map: retry below
+            return
+        node.out = values.from_bytes(data)
+        comments.append(node.out)
+
+    for root in parsed.roots:
+        walk(root, rules, on_value, on_comment)
+    for node, tok in unopened:
+        _open_comment_anywhere(cipher, node, tok, prefixes, label)
+
+    digest = mac.hexdigest().upper()
+    if not ignore_mac:
+        _check_mac(cipher, metadata, digest, label)
+    sealed_layout = None
+    if metadata.encfile_layout:
+        try:
+            sealed_layout = layout.open_layout(cipher, metadata.encfile_layout,
+                                               metadata.lastmodified, digest)
+        except (_token.MalformedToken, crypto.AuthenticationFailed, ValueError):
+            if not ignore_mac:
+                raise TamperedValueError(f"{label}: its layout data does not authenticate") \
+                    from None
+            warnings.warn(f"{label}: layout data ignored (the MAC was not checked)",
+                          EncfileWarning, stacklevel=2)
+        if sealed_layout is not None:
+            expected = sealed_layout.get("comments")
+            actual = layout.comment_digest(comments) if comments else None
+            if not hmac.compare_digest(str(expected), str(actual)):
+                raise TamperedValueError(f"{label}: its comments were changed, removed or "
+                                         "reordered")
+    elif strict and not ignore_mac:
+        raise TamperedValueError(f"{label}: its layout data is missing")
+    try:
+        parsed.unwrap(sealed_layout)
+    except InputError as err:
+        raise TamperedValueError(f"{label}: {err}") from None
+    return Opened(parsed, metadata, sealed_layout)
+
+
+def _prefixes(aad: str) -> list[str]:
+    parts = aad.split(":")[:-1]
+    return [":".join(parts[:i]) + ":" for i in range(1, len(parts))]
+
+
+def _open_comment_anywhere(cipher: crypto.Cipher, node: Comment, tok: _token.Token,
+                           prefixes: set[str], label: str) -> None:
+    """sops files only: try the comment under every map path of the file.
+
+    go-yaml may attach a comment to a different map than encfile's reading of
+    the layout suggests; GCM makes a wrong path fail, never succeed, so trying
+    the file's other paths cannot accept a forged comment.
+    """
+    for prefix in sorted(prefixes):
+        try:
+            data = _token.open_token(cipher, tok, prefix)
+        except crypto.AuthenticationFailed:
+            continue
+        node.out = values.from_bytes(data)
+        return
+    raise TamperedValueError(f"{label}: an encrypted comment does not authenticate")
+
+
+def _check_mac(cipher: crypto.Cipher, metadata: Metadata, digest: str, label: str) -> None:
+    if not metadata.mac:
+        raise MacMismatchError(f"{label}: the file has no MAC")
+    try:
+        stored = _token.open_token(cipher, _token.parse(metadata.mac),
+                                   metadata.lastmodified).decode("ascii", "replace")
+    except (_token.MalformedToken, crypto.AuthenticationFailed):
+        raise MacMismatchError(f"{label}: the MAC does not authenticate "
+                               "(the MAC or lastmodified was changed)") from None
+    if not hmac.compare_digest(stored.encode(), digest.encode()):
+        raise MacMismatchError(f"{label}: MAC mismatch: the values were changed, added, "
+                               "removed or reordered")

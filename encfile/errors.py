@@ -1,0 +1,125 @@
+"""The exceptions encfile raises, and the warning category it uses.
+
+Every failure is an :class:`EncfileError`; the CLI maps each class to one exit
+code (the sops numbers, so scripts written for sops keep working)::
+
+    EncfileError                       1  anything not listed below
+    ├── InputError                     2  unreadable, unparsable or unsupported input
+    ├── FileMissingError             100  the named file does not exist
+    ├── AlreadyEncryptedError        203  encrypting a file that has sops metadata
+    ├── NotEncryptedError              1  decrypting a file without sops metadata
+    ├── RecipientError                 1  a malformed age recipient, or none given
+    ├── NoIdentityError              128  no identity could unwrap the data key
+    ├── IntegrityError                    the file was changed by someone without the key
+    │   ├── TamperedValueError        25  a value, comment or layout token fails to
+    │   │                                 authenticate, or is not a valid token
+    │   └── MacMismatchError          51  the file MAC is missing, broken or different
+    ├── ExtractPathError              91  a malformed ``--extract`` path
+    ├── PathNotFoundError              1  ``--extract`` names a key that is not there
+    └── OutputError                    3  the result could not be written
+
+Messages are lowercase, have no trailing period, quote user input, and never
+contain a secret value: at most a key path, a recipient (public key) or a file
+name. ``hints`` carries extra lines for the user (``encfile: hint: ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AlreadyEncryptedError",
+    "EncfileError",
+    "EncfileWarning",
+    "ExtractPathError",
+    "FileMissingError",
+    "InputError",
+    "IntegrityError",
+    "MacMismatchError",
+    "NoIdentityError",
+    "NotEncryptedError",
+    "OutputError",
+    "PathNotFoundError",
+    "RecipientError",
+    "TamperedValueError",
+]
+
+
+class EncfileWarning(UserWarning):
+    """Something worked but deserves the user's attention (e.g. keys holding ``:``)."""
+
+
+class EncfileError(Exception):
+    """Base class of every error encfile raises on purpose."""
+
+    def __init__(self, message: str, *, hints: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints: tuple[str, ...] = tuple(hints)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(EncfileError):
+    """The input cannot be read or parsed, or uses a structure encfile refuses."""
+
+
+class FileMissingError(EncfileError):
+    """The file named on the command line or passed to the library does not exist."""
+
+
+class AlreadyEncryptedError(EncfileError):
+    """Encryption was asked for a file that already carries sops metadata."""
+
+
+class NotEncryptedError(EncfileError):
+    """Decryption was asked for a file that has no sops metadata."""
+
+
+class RecipientError(EncfileError):
+    """A recipient string is not a valid age recipient, or no recipient was given."""
+
+
+class NoIdentityError(EncfileError):
+    """None of the available identities can unwrap the file's data key.
+
+    ``recipients`` lists the file's recipients (public keys only) and
+    ``sources`` the identity sources that were tried.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        recipients: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        hints: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.recipients = tuple(recipients)
+        self.sources = tuple(sources)
+
+
+class IntegrityError(EncfileError):
+    """The file does not authenticate: it was damaged or changed without the key."""
+
+
+class TamperedValueError(IntegrityError):
+    """A value, comment or layout token does not decrypt under its key path."""
+
+
+class MacMismatchError(IntegrityError):
+    """The file MAC is missing, cannot be decrypted, or does not match the values."""
+
+
+class ExtractPathError(EncfileError):
+    """An ``--extract`` path such as ``["a"]["b"][0]`` is malformed."""
+
+
+class PathNotFoundError(EncfileError):
+    """An ``--extract`` path names a key or index that the document does not have."""
+
+
+class OutputError(EncfileError):
+    """The result could not be written where the user asked."""

@@ -1,0 +1,798 @@
+"""The YAML codec: find value spans and key paths from parser events, splice text.
+
+encfile never re-emits a YAML document. It walks the parser events once,
+building a :mod:`tree` whose leaves remember their character spans, then writes
+the result by splicing replacements into the original text. Every byte it does
+not touch stays as it was: comments, blank lines, indentation, quoting, flow
+style, anchors, tags, CRLF, directives.
+
+Encrypting (plaintext -> sops file):
+
+* each encrypted scalar's whole span (properties included) becomes an
+  ``ENC[...]`` token, double-quoted inside flow collections;
+* each comment's text after ``#`` becomes a token, in place;
+* each alias becomes a flow-style copy of what it points to, so sops (which
+  expands aliases and would otherwise decrypt the anchor's tokens under the
+  alias's key path) can read the file;
+* a ``%YAML`` directive (which go-yaml refuses) is taken out;
+* a ``sops:`` block is appended to every document.
+
+What the encrypted text cannot show is recorded as *layout* (kept encrypted by
+the document layer): the source text of every scalar whose default rendering
+differs from what was written, the alias texts, the directives, and whether
+the file ended without a newline. Nodes are identified by their *ordinal*: the
+index of the node's event in the encrypted text (keys included, the ``sops``
+subtree excluded), which both sides can compute.
+
+Decrypting reverses this; a file without layout (made by sops) keeps its own
+layout and gets default renderings for decrypted values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import token as _token
+from .. import values
+from ..errors import InputError
+from ..tree import Alias, Branch, Comment, Node, Scalar, Seq
+from . import yaml_emit
+from .yaml_events import events, parse_error_message
+from .yaml_resolve import resolve, short_tag
+
+NAME = "yaml"
+WRAP_KEY = "data"  # holds a top-level list (as sops's binary format holds a whole file)
+EXTENSIONS = (".yaml", ".yml")
+MAX_DEPTH = 200
+_FLOW = -1  # Scalar.ctx for values inside flow collections; otherwise the block indent
+
+
+class _Frame:
+    __slots__ = ("indent", "is_map", "key", "key_col", "keys", "last_end", "node", "is_flow",
+                 "is_meta")
+
+    def __init__(self, node: Branch | Seq, is_map: bool, is_flow: bool, is_meta: bool) -> None:
+        self.node = node
+        self.is_map = is_map
+        self.is_flow = is_flow
+        self.is_meta = is_meta
+        self.indent = -1
+        self.key: str | None = None  # pending key (maps) while its value is parsed
+        self.key_col = 0
+        self.keys: set[str] = set()
+        self.last_end = node.start
+
+
+@dataclass
+class YamlDoc:
+    root: Branch
+    start: int
+    insert_at: int = -1  # where the sops block goes when encrypting
+    flow_root: bool = False
+    step: int = 0
+    root_col: int = 0
+    empty: bool = False  # a document with no content (a lone '---')
+    directive: tuple[int, int] | None = None  # span of %YAML lines to take out
+    meta_raw: Any = None
+    meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
+    wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
+
+
+@dataclass
+class _Pending:
+    comment: Comment
+    col: int
+    snapshot: tuple[_Frame, ...]
+
+
+@dataclass
+class ParsedYaml:
+    """A parsed YAML stream: the data trees plus what is needed to write it back."""
+
+    text: str
+    bom: str
+    nl: str
+    docs: list[YamlDoc] = field(default_factory=list)
+    node_count: int = 0
+
+    # -- what the document layer uses ------------------------------------------------------
+
+    @property
+    def roots(self) -> list[Branch]:
+        return [d.root for d in self.docs]
+
+    @property
+    def metadata(self) -> Any:
+        """The first document's raw ``sops`` block, or None for a plaintext file."""
+        for doc in self.docs:
+            if doc.meta_span is not None:
+                return doc.meta_raw
+        return None
+
+    def metadata_consistent(self) -> bool:
+        """Every document that carries a ``sops`` block carries the same one."""
+        blocks = [d.meta_raw for d in self.docs if d.meta_span is not None]
+        return all(b == blocks[0] for b in blocks)
+
+    # -- encrypting ------------------------------------------------------------------------
+
+    def layout(self) -> dict[str, Any]:
+        """What must be remembered (encrypted) to restore the plaintext byte for byte."""
+        scalars: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        text = self.text
+        for doc in self.docs:
+            for node in _nodes(doc.root):
+                if isinstance(node, Alias):
+                    aliases[str(node.ordinal)] = node.source
+                elif isinstance(node, Scalar) and node.out is not None:
+                    source = text[node.start:node.end]
+                    if source != _render_plain(node, node.kind, node.text, text, self.nl):
+                        scalars[str(node.ordinal)] = source
+        out: dict[str, Any] = {}
+        if scalars:
+            out["scalars"] = scalars
+        if aliases:
+            out["aliases"] = aliases
+        directives = {str(i): text[d.directive[0]:d.directive[1]]
+                      for i, d in enumerate(self.docs) if d.directive}
+        if directives:
+            out["directives"] = directives
+        wrapped = [i for i, d in enumerate(self.docs) if d.wrap]
+        if wrapped:
+            out["wrapped"] = wrapped
+        if self.docs and not self._ends_with_newline_at(self.docs[-1].insert_at):
+            out["no_final_newline"] = True
+        if self.bom:
+            out["bom"] = True
+        return out
+
+    def _ends_with_newline_at(self, pos: int) -> bool:
+        return pos == 0 or self.text[pos - 1] == "\n"
+
+    def render_encrypted(self, metadata: dict[str, Any]) -> str:
+        """The encrypted text: tokens spliced in, one ``sops`` block per document."""
+        text, nl = self.text, self.nl
+        splices: list[tuple[int, int, str]] = []
+        for index, doc in enumerate(self.docs):
+            if doc.directive:
+                splices.append((doc.directive[0], doc.directive[1], ""))
+            if doc.wrap:
+                splices.append((doc.wrap[0], doc.wrap[0], doc.wrap[1]))
+            for node in _nodes(doc.root):
+                if isinstance(node, Alias):
+                    splices.append((node.start, node.end, _flow_copy(node.target)))
+                elif isinstance(node, Scalar):
+                    if node.out is not None:
+                        tok = node.out if node.ctx != _FLOW else f'"{node.out}"'
+                        splices.append((node.start, node.end, tok))
+                elif isinstance(node, Comment) and node.out is not None:
+                    splices.append((node.start + 1, node.end, node.out))
+            splices.append((doc.insert_at, doc.insert_at,
+                            self._metadata_text(doc, metadata, last=index == len(self.docs) - 1)))
+        return self.bom + _apply(text, splices)
+
+    def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any], *, last: bool) -> str:
+        nl = self.nl
+        if doc.flow_root:
+            body = json.dumps({"sops": metadata}, ensure_ascii=False)[1:-1]
+            has_items = any(not isinstance(item, Comment) for item in doc.root)
+            return ", " + body if has_items else body
+        block = yaml_emit.emit_block({"sops": metadata}, doc.root_col, doc.step or 4, nl)
+        if not self._ends_with_newline_at(doc.insert_at):
+            block = nl + block
+        if doc.root_col and self.text[:doc.insert_at].endswith(" " * doc.root_col):
+            block = block[doc.root_col:]  # the insertion point is already indented
+        return block
+
+    # -- decrypting ------------------------------------------------------------------------
+
+    def render_plain(self, layout: dict[str, Any] | None) -> str:
+        """The decrypted text; ``layout`` restores an encfile file exactly."""
+        layout = layout or {}
+        overrides: dict[str, str] = layout.get("scalars", {})
+        aliases: dict[str, str] = layout.get("aliases", {})
+        directives: dict[str, str] = layout.get("directives", {})
+        text, nl = self.text, self.nl
+        splices: list[tuple[int, int, str]] = []
+        for index, doc in enumerate(self.docs):
+            if doc.wrap is not None:
+                splices.append((doc.wrap[0], doc.wrap[0] + len(doc.wrap[1]), ""))
+            if str(index) in directives:
+                splices.append((doc.start, doc.start, directives[str(index)]))
+            if doc.meta_span is not None:
+                start, end = doc.meta_span
+                if doc.flow_root:
+                    splices.append((start, end, ""))
+                else:
+                    if (index == len(self.docs) - 1 and layout.get("no_final_newline")
+                            and text[:start].endswith(nl)):
+                        start -= len(nl)
+                    splices.append((start, end, ""))
+            skip_until = -1
+            for node in _nodes(doc.root):
+                if node.start < skip_until and not isinstance(node, Comment):
+                    continue
+                ordinal = getattr(node, "ordinal", -1)
+                if aliases and str(ordinal) in aliases:
+                    splices.append((node.start, node.end, aliases[str(ordinal)]))
+                    skip_until = node.end
+                elif isinstance(node, Scalar):
+                    if node.out is not None:
+                        kind, plain = node.out
+                        rendered = overrides.get(str(ordinal))
+                        if rendered is None:
+                            rendered = _render_plain(node, kind, plain, text, nl)
+                        splices.append((node.start, node.end, rendered))
+                elif isinstance(node, Comment) and node.out is not None:
+                    if node.start < skip_until:
+                        continue
+                    if node.ctx == "item":  # a sops list-item comment: '- ENC[...]'
+                        splices.append((node.start, node.end, "#" + node.out))
+                    else:
+                        splices.append((node.start + 1, node.end, node.out))
+        bom = self.bom or ("\ufeff" if layout.get("bom") else "")
+        return bom + _apply(text, splices)
+
+    def unwrap(self, layout: dict[str, Any] | None) -> None:
+        """Mark the documents whose top-level list encfile put under ``data:``."""
+        for index in (layout or {}).get("wrapped", ()):
+            if not isinstance(index, int) or not 0 <= index < len(self.docs):
+                raise InputError("layout data names a document that does not exist")
+            doc = self.docs[index]
+            items = [i for i in doc.root if not isinstance(i, Comment)]
+            if len(items) != 1 or items[0][0] != WRAP_KEY or not isinstance(items[0][1], Seq):
+                raise InputError("a wrapped top-level list is missing its 'data' key")
+            key_start = doc.root.start
+            for wrap in (f"{WRAP_KEY}: ", f"{WRAP_KEY}:{self.nl}"):
+                if self.text.startswith(wrap, key_start):
+                    doc.wrap = (key_start, wrap)
+                    break
+            else:
+                raise InputError("a wrapped top-level list is missing its 'data' key")
+
+    # -- data --------------------------------------------------------------------------------
+
+    def to_python(self) -> list[Any]:
+        """Each document as Python data (decrypted values where the walk set them)."""
+        out = []
+        for doc in self.docs:
+            data = _to_python(doc.root)
+            out.append(data[WRAP_KEY] if doc.wrap is not None else data)
+        return out
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
+    splices.sort(key=lambda s: (s[0], s[1]))
+    out: list[str] = []
+    pos = 0
+    for start, end, replacement in splices:
+        if start < pos:
+            raise InputError("internal error: overlapping edits")  # pragma: no cover
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _nodes(root: Node) -> list[Any]:
+    """Every node and comment below ``root`` in document order (alias targets not entered)."""
+    out: list[Any] = []
+    todo: list[Any] = [root]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            item = item[1]
+        out.append(item)
+        if isinstance(item, (Branch, Seq)):
+            todo.extend(reversed(item))
+    return out
+
+
+def _line_rest_blank(text: str, pos: int) -> bool:
+    end = text.find("\n", pos)
+    rest = text[pos:] if end < 0 else text[pos:end]
+    return not rest.strip(" \t\r")
+
+
+def _render_plain(node: Scalar, kind: str | None, plain: str, text: str, nl: str) -> str:
+    flow = node.ctx == _FLOW
+    return yaml_emit.render_scalar(
+        kind, plain, flow=flow, indent=0 if flow else node.ctx, nl=nl,
+        eol=not flow and _line_rest_blank(text, node.end),
+    )
+
+
+def _flow_copy(node: Node) -> str:
+    """A node as one line of flow YAML, with tokens where the walk encrypted values."""
+    if isinstance(node, Alias):
+        return _flow_copy(node.target)
+    if isinstance(node, Scalar):
+        if node.out is not None:
+            return f'"{node.out}"'
+        if node.kind == "str":
+            return yaml_emit.render_flow_string(node.text)
+        return yaml_emit.render_scalar(node.kind, node.text, flow=True)
+    if isinstance(node, Branch):
+        items = [f"{yaml_emit.render_flow_string(k)}: {_flow_copy(v)}"
+                 for k, v in (i for i in node if not isinstance(i, Comment))]
+        return "{" + ", ".join(items) + "}"
+    return "[" + ", ".join(_flow_copy(v) for v in node if not isinstance(v, Comment)) + "]"
+
+
+def _copy(node: Node, budget: list[int]) -> Node:
+    """A comment-free copy of ``node`` for an alias (each copy gets its own tokens)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InputError("aliases expand to too many nodes (an alias bomb?)")
+    if isinstance(node, Alias):
+        return _copy(node.target, budget)
+    if isinstance(node, Scalar):
+        return Scalar(node.kind, node.text)
+    if isinstance(node, Branch):
+        branch = Branch()
+        for item in node:
+            if not isinstance(item, Comment):
+                budget[0] -= 1
+                branch.append((item[0], _copy(item[1], budget)))
+        return branch
+    seq = Seq()
+    seq.extend(_copy(v, budget) for v in node if not isinstance(v, Comment))
+    return seq
+
+
+def _size(node: Node) -> int:
+    """How many events ``node`` is written as in flow style (keys count)."""
+    if isinstance(node, Alias):
+        return _size(node.target)
+    if isinstance(node, Scalar):
+        return 1
+    if isinstance(node, Branch):
+        return 1 + sum(1 + _size(i[1]) for i in node if not isinstance(i, Comment))
+    return 1 + sum(_size(i) for i in node if not isinstance(i, Comment))
+
+
+def _to_python(node: Node) -> Any:
+    if isinstance(node, Alias):
+        return _to_python(node.target)
+    if isinstance(node, Scalar):
+        if node.out is not None:
+            return values.to_python(*node.out)
+        return values.to_python(node.kind, node.text)
+    if isinstance(node, Branch):
+        return {k: _to_python(v) for k, v in (i for i in node if not isinstance(i, Comment))}
+    return [_to_python(v) for v in node if not isinstance(v, Comment)]
+
+
+def _column(text: str, pos: int) -> int:
+    return pos - (text.rfind("\n", 0, pos) + 1)
+
+
+def _skip_properties(text: str, pos: int) -> int:
+    """Index after the anchor/tag properties starting at ``pos`` (and spaces after them)."""
+    n = len(text)
+    while pos < n and text[pos] in "&!":
+        while pos < n and text[pos] not in " \t\r\n":
+            pos += 1
+        while pos < n and text[pos] in " \t":
+            pos += 1
+    return pos
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+def _raw(node: Node) -> Any:
+    """The ``sops`` subtree as plain Python data (strings stay strings, times as text)."""
+    if isinstance(node, Alias):
+        return _raw(node.target)
+    if isinstance(node, Scalar):
+        if node.kind in ("int", "bool", "float"):
+            return values.to_python(node.kind, node.text)
+        return None if node.kind is None else node.text
+    if isinstance(node, Branch):
+        return {k: _raw(v) for k, v in (i for i in node if not isinstance(i, Comment))}
+    return [_raw(v) for v in node if not isinstance(v, Comment)]
+
+
+class _Builder:
+    """Turns parser events into trees; one instance per parse."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.docs: list[YamlDoc] = []
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, Node] = {}
+        self.open_anchors: set[str] = set()
+        self.ordinal = 0
+        self.pending: list[_Pending] = []
+        self.prev_end = 0
+        self.cur_start = 0
+        self.line_item: tuple[int, Branch | Seq, int] | None = None  # for inline comments
+        self.budget = [100_000 + 10 * len(text)]
+        # The document's `sops` item while it is being read (never part of the data tree).
+        self.meta_node: Node | None = None
+        self.meta_start = 0
+        self.meta_prev_end = 0
+
+    # -- comments ------------------------------------------------------------------------
+
+    def scan_gap(self, start: int, end: int) -> None:
+        """Find comments between two events: a '#' at a line start or after a blank."""
+        text = self.text
+        pos = text.find("#", start, end)
+        while pos >= 0:
+            if pos == 0 or text[pos - 1] in " \t\n\r":
+                eol = text.find("\n", pos, end)
+                stop = end if eol < 0 else eol
+                body_end = stop - 1 if stop > pos and text[stop - 1] == "\r" else stop
+                self.add_comment(Comment(text[pos + 1:body_end], pos, body_end), pos)
+                if eol < 0:
+                    return
+                pos = text.find("#", eol, end)
+            else:
+                pos = text.find("#", pos + 1, end)
+
+    def add_comment(self, comment: Comment, pos: int) -> None:
+        text = self.text
+        line_start = text.rfind("\n", 0, pos) + 1
+        inline = bool(text[line_start:pos].strip(" \t"))
+        if inline and self.line_item is not None and self.line_item[0] == line_start:
+            # A line comment belongs before the item it follows (as go-yaml/sops see it).
+            _, container, index = self.line_item
+            container.insert(index, comment)
+            self.line_item = (line_start, container, index + 1)
+            return
+        self.pending.append(_Pending(comment, pos - line_start, tuple(self.stack)))
+
+    def flush_pending(self, item_col: int | None, frame: _Frame | None) -> None:
+        """Give pending full-line comments a container: head of the next item, or foot.
+
+        A comment at or left of the next item's column is that item's head comment
+        (it goes into the item's container); one further right is the foot comment
+        of the deepest block that was open at the comment and starts at or left of it.
+        """
+        for p in self.pending:
+            if frame is not None and item_col is not None and p.col <= item_col:
+                frame.node.append(p.comment)
+                continue
+            target = None
+            for f in reversed(p.snapshot):
+                if f.is_flow or f.indent <= p.col:
+                    target = f
+                    break
+            if target is None and p.snapshot:
+                target = p.snapshot[0]
+            if target is not None:
+                target.node.append(p.comment)
+            elif frame is not None:
+                frame.node.append(p.comment)
+            else:
+                self.docs[-1].root.append(p.comment)
+        self.pending.clear()
+
+    # -- driving -------------------------------------------------------------------------
+
+    def build(self) -> list[YamlDoc]:
+        try:
+            for event in events(self.text):
+                self.handle(event)
+        except InputError:
+            raise
+        except RecursionError as err:
+            raise InputError("YAML nesting is too deep") from err
+        except Exception as err:
+            if type(err).__module__.startswith(("ruamel", "_ruamel")):
+                raise InputError(f"invalid YAML: {parse_error_message(err)}") from err
+            raise
+        return self.docs
+
+    def handle(self, event: Any) -> None:
+        name = event.__class__.__name__
+        start = event.start_mark.index
+        end = event.end_mark.index
+        self.cur_start = start
+        if name == "StreamStartEvent":
+            return
+        if name == "DocumentStartEvent":
+            # Scan the whole prefix: comments may sit between directives and '---'.
+            self.scan_gap(self.prev_end, end)
+            doc = YamlDoc(root=Branch(start), start=start)
+            if self.text.startswith("%", start):
+                doc.directive = _yaml_directive(self.text, start, end)
+            self.docs.append(doc)
+            self.prev_end = end
+            return
+        self.scan_gap(self.prev_end, start)
+        if name == "DocumentEndEvent":
+            if self.pending:
+                self.flush_pending(None, None)
+            if self.docs[-1].insert_at == -2:
+                self.docs[-1].insert_at = start
+            self.prev_end = max(self.prev_end, end)
+            return
+        if name == "StreamEndEvent":
+            if self.pending:
+                if not self.docs:
+                    raise InputError("the file holds no YAML document",
+                                     hints=["an empty file cannot be encrypted (as with sops)"])
+                self.flush_pending(None, None)
+            return
+        if name in ("MappingEndEvent", "SequenceEndEvent"):
+            self._end(start, end)
+            return
+
+        # A node: ScalarEvent, AliasEvent, MappingStartEvent or SequenceStartEvent.
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None:
+            if frame.is_map and frame.key is None:
+                col = event.start_mark.column
+                if frame.indent < 0:
+                    frame.indent = col
+                    self._note_step(frame)
+                self.item_start(frame, col)
+                self._key(event, name, frame, start, end)
+                return
+            if not frame.is_map:
+                if frame.indent < 0:
+                    frame.indent = event.start_mark.column if frame.is_flow else \
+                        _column(self.text, self.text.rfind("-", 0, start + 1))
+                    self._note_step(frame)
+                self.item_start(frame, event.start_mark.column if frame.is_flow else frame.indent)
+        if len(self.stack) >= MAX_DEPTH:
+            raise InputError(f"YAML nesting deeper than {MAX_DEPTH} levels is not supported")
+        if name == "ScalarEvent":
+            self._scalar(event, frame, start, end)
+        elif name == "AliasEvent":
+            self._alias(event, frame, start, end)
+        else:
+            self._collection(event, name == "MappingStartEvent", frame, start, end)
+
+    def item_start(self, frame: _Frame, col: int) -> None:
+        """A key (maps) or an item (lists) begins: settle comments, note the line."""
+        if self.pending:
+            self.flush_pending(col, frame)
+        line_start = self.text.rfind("\n", 0, self.cur_start) + 1
+        self.line_item = (line_start, frame.node, len(frame.node))
+
+    def _note_step(self, frame: _Frame) -> None:
+        doc = self.docs[-1]
+        if doc.step or frame.is_meta or frame.is_flow or len(self.stack) < 2:
+            return
+        parent = self.stack[-2]
+        if not parent.is_flow and 0 <= parent.indent < frame.indent:
+            doc.step = frame.indent - parent.indent
+
+    def _next_ordinal(self, size: int = 1) -> int:
+        """The next node's ordinal; nodes of the `sops` block are not counted."""
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and (frame.is_meta or self._is_meta_slot(frame)):
+            return -1
+        ordinal = self.ordinal
+        self.ordinal += size
+        return ordinal
+
+    def _is_meta_slot(self, frame: _Frame) -> bool:
+        """Is the next value in ``frame`` the document's `sops` block?"""
+        return (frame.is_map and frame.key == "sops" and len(self.stack) == 1
+                and self.meta_node is None and frame.node is self.docs[-1].root)
+
+    # -- node kinds ----------------------------------------------------------------------
+
+    def _key(self, event: Any, name: str, frame: _Frame, start: int, end: int) -> None:
+        line = event.start_mark.line + 1
+        if name == "AliasEvent":
+            raise InputError(f"an alias used as a mapping key (line {line}) is not supported")
+        if name != "ScalarEvent":
+            raise InputError(f"complex mapping keys (line {line}) are not supported")
+        key = event.value
+        if key in frame.keys and key != "<<":
+            raise InputError(f"mapping key {key!r} already defined (line {line})")
+        frame.keys.add(key)
+        frame.key = key
+        frame.key_col = event.start_mark.column
+        if event.anchor:
+            self.anchors[event.anchor] = Scalar("str", key)
+        if len(self.stack) == 1 and key == "sops" and not frame.is_meta:
+            self.meta_start = start
+            self.meta_prev_end = frame.last_end
+        else:
+            self._next_ordinal()
+        self.prev_end = end
+        frame.last_end = end
+
+    def _place(self, node: Node, frame: _Frame) -> bool:
+        """Attach ``node`` to ``frame``; True if it is the document's `sops` value."""
+        if frame.is_map:
+            if self._is_meta_slot(frame):
+                frame.key = None
+                self.meta_node = node
+                return True
+            frame.node.append((frame.key, node))
+            frame.key = None
+        else:
+            frame.node.append(node)
+        return False
+
+    def _finish_meta(self, end: int) -> None:
+        doc = self.docs[-1]
+        node = self.meta_node
+        assert node is not None
+        self.meta_node = None
+        doc.meta_raw = _raw(node)
+        text = self.text
+        if doc.flow_root:
+            doc.meta_span = (self.meta_prev_end, end)
+            return
+        line_start = text.rfind("\n", 0, self.meta_start) + 1
+        start = line_start if not text[line_start:self.meta_start].strip() else self.meta_start
+        eol = text.find("\n", end)
+        doc.meta_span = (start, len(text) if eol < 0 else eol + 1)
+
+    def _scalar(self, event: Any, frame: _Frame | None, start: int, end: int) -> None:
+        text = self.text
+        style = event.style or ""
+        tag = short_tag(event.tag)
+        self.prev_end = end
+        if frame is None:
+            if event.value == "" and not style and tag is None and not event.anchor:
+                doc = self.docs[-1]
+                doc.empty = True
+                doc.insert_at = start
+                return
+            raise InputError("a YAML document that is a single value has nowhere to keep the "
+                             "sops metadata", hints=["the top level must be a mapping (key: value)"])
+        if style in ("|", ">"):
+            end = start + len(text[start:end].rstrip(" \t\r\n"))
+        frame.last_end = end
+        if not frame.is_map and not style and tag is None and not frame.is_meta \
+                and event.value.startswith(_token.PREFIX) and event.value.endswith(",type:comment]"):
+            # sops writes comments inside lists as list items: '- ENC[...,type:comment]'.
+            frame.node.append(Comment(event.value, text.rfind("-", 0, start), end, ctx="item"))
+            return
+        try:
+            resolved = resolve(event.value, tag, not style)
+        except ValueError as err:
+            raise InputError(f"{err} (line {event.start_mark.line + 1})") from None
+        kind, canon = resolved if resolved is not None else (None, "")
+        if frame.is_flow:
+            ctx = _FLOW
+        elif frame.is_map:
+            ctx = frame.key_col + 2
+        else:
+            ctx = frame.indent + 2
+        node = Scalar(kind, canon, start, end, self._next_ordinal(), ctx)
+        if event.anchor:
+            self.anchors[event.anchor] = node
+        if self._place(node, frame):
+            self._finish_meta(end)
+
+    def _alias(self, event: Any, frame: _Frame | None, start: int, end: int) -> None:
+        name = event.anchor
+        if name in self.open_anchors:
+            raise InputError(f"recursive alias *{name} is not supported")
+        target = self.anchors.get(name)
+        if target is None:
+            raise InputError(f"undefined alias *{name}")
+        if frame is None:
+            raise InputError("a YAML document that is an alias has nowhere to keep the sops "
+                             "metadata")
+        copy = _copy(target, self.budget)
+        node = Alias(copy, self.text[start:end], start, end, self._next_ordinal(_size(copy)))
+        self.prev_end = end
+        frame.last_end = end
+        if self._place(node, frame):
+            self._finish_meta(end)
+
+    def _collection(self, event: Any, is_map: bool, frame: _Frame | None,
+                    start: int, end: int) -> None:
+        flow = bool(event.flow_style)
+        doc = self.docs[-1]
+        node: Branch | Seq
+        if frame is None and not is_map:
+            frame = self._wrap_list(event, doc, start, flow)
+        if frame is None:
+            node = doc.root
+            node.start = start
+            node.ordinal = self._next_ordinal()
+            doc.flow_root = flow
+            is_meta = False
+        else:
+            node = Branch(start) if is_map else Seq(start)
+            node.ordinal = self._next_ordinal()
+            is_meta = self._place(node, frame) or frame.is_meta
+        new = _Frame(node, is_map, flow or (frame is not None and frame.is_flow), is_meta)
+        new.last_end = end if flow else start
+        if event.anchor:
+            self.anchors[event.anchor] = node
+            self.open_anchors.add(event.anchor)
+            node.ctx = event.anchor
+        self.stack.append(new)
+        self.prev_end = end if flow else _skip_properties(self.text, start)
+
+    def _wrap_list(self, event: Any, doc: YamlDoc, start: int, flow: bool) -> _Frame:
+        """A top-level list goes under a ``data:`` key, so sops finds a mapping.
+
+        The key is written on its own line above the list (block lists stay
+        byte-identical, now as an indentless sequence), or before ``[``.
+        """
+        text = self.text
+        line_start = text.rfind("\n", 0, start) + 1
+        if event.anchor or event.tag:
+            raise InputError("a top-level list with an anchor or tag is not supported")
+        if flow:
+            doc.wrap = (start, f"{WRAP_KEY}: ")
+        elif not text[line_start:start].strip(" \t"):
+            doc.wrap = (line_start, f"{WRAP_KEY}:{detect_newline(text)}")
+        else:
+            raise InputError("a top-level list that starts on the '---' line is not supported")
+        root = doc.root
+        root.start = doc.wrap[0]
+        root.ordinal = self._next_ordinal()
+        frame = _Frame(root, True, False, False)
+        frame.indent = 0
+        frame.key = WRAP_KEY
+        frame.keys.add(WRAP_KEY)
+        self.stack.append(frame)
+        if self.pending:  # comments above the list belong to the new top-level map
+            self.flush_pending(0, frame)
+        self._next_ordinal()  # the key
+        return frame
+
+    def _end(self, start: int, end: int) -> None:
+        finished = self.stack.pop()
+        node = finished.node
+        node.end = end if finished.is_flow else finished.last_end
+        if isinstance(node.ctx, str):
+            self.open_anchors.discard(node.ctx)
+            node.ctx = None
+        self.prev_end = end if finished.is_flow else start
+        doc = self.docs[-1]
+        if doc.wrap is not None and len(self.stack) == 1 and self.stack[0].node is doc.root:
+            self.stack.pop()  # the synthetic map around a top-level list
+            doc.insert_at = -2  # at the document's end (set by DocumentEndEvent)
+            return
+        if self.stack:
+            self.stack[-1].last_end = node.end
+            if node is self.meta_node:
+                self._finish_meta(node.end)
+            return
+        doc.root_col = max(finished.indent, 0)
+        doc.insert_at = finished.last_end if finished.is_flow else start
+
+
+def _yaml_directive(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of ``%YAML`` directive lines in a document prefix (go-yaml refuses them)."""
+    pos = start
+    while pos < end:
+        eol = text.find("\n", pos, end)
+        stop = end if eol < 0 else eol + 1
+        if text.startswith("%YAML", pos):
+            return pos, stop
+        pos = stop
+    return None
+
+
+def detect_newline(text: str) -> str:
+    i = text.find("\n")
+    return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
+
+
+def parse(text: str) -> ParsedYaml:
+    """Parse a YAML stream into trees with spans; raise InputError if it cannot be used."""
+    bom = ""
+    if text.startswith("\ufeff"):
+        bom, text = "\ufeff", text[1:]
+    parsed = ParsedYaml(text=text, bom=bom, nl=detect_newline(text))
+    builder = _Builder(text)
+    parsed.docs = builder.build()
+    if not parsed.docs:
+        raise InputError("the file holds no YAML document",
+                         hints=["an empty file cannot be encrypted (as with sops)"])
+    parsed.node_count = builder.ordinal
+    return parsed

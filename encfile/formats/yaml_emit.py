@@ -1,0 +1,208 @@
+"""Writing YAML text: single scalars in context, alias expansions, the ``sops`` block.
+
+encfile never re-emits a whole document; it only writes the pieces it splices
+in. Each piece must be valid YAML *where it lands* (block or flow context, at a
+given indentation) and must parse back to exactly the intended value under
+go-yaml's rules, which :func:`yaml_resolve.resolve_plain` implements. Quoting
+follows go-yaml's habits (double quotes for strings that would read as another
+type, YAML 1.1 booleans included; single quotes for other non-plain strings;
+literal blocks for multi-line text) so decrypted sops files look like
+``sops -d`` output.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as _dt
+import re
+from typing import Any
+
+from .. import values
+from .yaml_resolve import resolve_plain
+
+_YAML11_BOOLS = frozenset("y Y yes Yes YES n N no No NO on On ON off Off OFF".split())
+_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_FLOW_INDICATORS = frozenset(",[]{}")
+_ESCAPES = {"\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+            "\f": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\",
+            "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+# Characters a YAML (1.1, libyaml) reader treats as line breaks or cannot take raw.
+_NOT_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(s: str) -> bool:
+    return _NOT_RAW.search(s) is None
+
+
+def reads_as_other_type(s: str) -> bool:
+    """Would ``s`` written plain be read (by go-yaml or a YAML 1.1 reader) as a non-string?"""
+    resolved = resolve_plain(s)
+    return resolved is None or resolved != ("str", s) or s in _YAML11_BOOLS or bool(_BASE60.match(s))
+
+
+def plain_ok(s: str, flow: bool) -> bool:
+    """Can ``s`` be written as a plain scalar (in flow context if ``flow``)?"""
+    if not s or s != s.strip(" \t") or "\n" in s or "\r" in s or "\t" in s:
+        return False
+    if not _printable(s) or ": " in s or " #" in s or s.endswith(":"):
+        return False
+    first = s[0]
+    if first in _INDICATORS:
+        # '-', '?' and ':' may start a plain scalar when a non-space follows.
+        if first not in "-?:" or len(s) < 2 or s[1] == " " or (flow and s[1] in _FLOW_INDICATORS):
+            return False
+    if flow and (any(c in _FLOW_INDICATORS for c in s) or ":" in s):
+        return False
+    if s.startswith(("---", "...")):
+        return False
+    return not reads_as_other_type(s)
+
+
+def double_quoted(s: str) -> str:
+    out = []
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif _NOT_RAW.match(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _literal(s: str, indent: int, nl: str) -> str | None:
+    """``s`` as a literal block scalar (header + lines), or None if it cannot be one."""
+    if s.endswith("\n\n") or not _printable(s.replace("\t", "").replace("\n", "")) or "\r" in s:
+        return None
+    chomp = "" if s.endswith("\n") else "-"
+    body = s[:-1] if chomp == "" else s
+    lines = body.split("\n")
+    if not lines[0] or lines[0][0] in " \t":
+        return None
+    pad = " " * indent
+    return "|" + chomp + "".join(nl + (pad + line if line else "") for line in lines)
+
+
+def quote_string(s: str, flow: bool) -> str:
+    """A single-line rendering of the string ``s`` (plain, single- or double-quoted)."""
+    if plain_ok(s, flow):
+        return s
+    if "\n" in s or "\t" in s or not _printable(s) or reads_as_other_type(s) or s != s.strip():
+        return double_quoted(s)
+    return "'" + s.replace("'", "''") + "'"
+
+
+def render_scalar(kind: str | None, text: str, *, flow: bool = False, indent: int = 2,
+                  eol: bool = True, nl: str = "\n") -> str:
+    """The default rendering of a typed value at a given place in a document.
+
+    ``flow``: inside a flow collection; ``indent``: the column block content
+    would start at; ``eol``: nothing but a line break follows on the line.
+    """
+    if kind is None:
+        return "null"
+    if kind == "str":
+        if any("\udc80" <= c <= "\udcff" for c in text):
+            data = binascii.b2a_base64(values.to_bytes(text), newline=False).decode()
+            return "!!binary " + data
+        if "\n" in text and not flow and eol:
+            literal = _literal(text, indent, nl)
+            if literal is not None:
+                return literal
+        return quote_string(text, flow)
+    if kind == "int":
+        return text
+    if kind == "float":
+        return {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(
+            g := values.format_float_g(values.parse_go_float(text)), g)
+    if kind == "bool":
+        return "true" if values.parse_go_bool(text) else "false"
+    if kind == "time":
+        return text
+    raise ValueError(f"unknown type {kind!r}")
+
+
+def render_flow_string(s: str) -> str:
+    """A key or string as a double-quoted flow scalar (always valid, any context)."""
+    return double_quoted(s)
+
+
+# -- the sops block -------------------------------------------------------------------
+
+def _block_value(value: Any, col: int, nl: str) -> str:
+    """A scalar after ``key: `` or ``- `` in block context (strings may be literal blocks)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return render_scalar("float", values.format_float_f(value))
+    if isinstance(value, _dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    s = str(value)
+    if "\n" in s:
+        literal = _literal(s, col, nl)
+        if literal is not None:
+            return literal
+    return quote_string(s, False)
+
+
+def emit_block(data: dict[str, Any], col: int, step: int, nl: str) -> str:
+    """``data`` as block-style YAML lines starting at column ``col``."""
+    out: list[str] = []
+    _emit_map(data, col, step, nl, out, first_prefix=None)
+    return "".join(out)
+
+
+def _emit_map(data: dict[str, Any], col: int, step: int, nl: str, out: list[str],
+              first_prefix: str | None) -> None:
+    for i, (key, value) in enumerate(data.items()):
+        prefix = first_prefix if (i == 0 and first_prefix is not None) else " " * col
+        head = f"{prefix}{quote_string(str(key), False)}:"
+        if isinstance(value, dict):
+            if not value:
+                out.append(f"{head} {{}}{nl}")
+            else:
+                out.append(head + nl)
+                _emit_map(value, col + step, step, nl, out, None)
+        elif isinstance(value, list):
+            if not value:
+                out.append(f"{head} []{nl}")
+            else:
+                out.append(head + nl)
+                _emit_seq(value, col + step, step, nl, out)
+        else:
+            out.append(f"{head} {_block_value(value, col + 2, nl)}{nl}")
+
+
+def _emit_seq(items: list[Any], col: int, step: int, nl: str, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, dict) and item:
+            _emit_map(item, col + 2, step, nl, out, first_prefix=" " * col + "- ")
+        elif isinstance(item, list) and item:
+            out.append(" " * col + "-" + nl)
+            _emit_seq(item, col + 2, step, nl, out)
+        else:
+            rendered = "{}" if isinstance(item, dict) else "[]" if isinstance(item, list) else \
+                _block_value(item, col + 2, nl)
+            out.append(f"{' ' * col}- {rendered}{nl}")
+
+
+def dump(data: Any, nl: str = "\n") -> str:
+    """Python data as a block-style YAML document (used for ``--extract``)."""
+    if isinstance(data, dict) and data:
+        return emit_block(data, 0, 2, nl)
+    if isinstance(data, list) and data:
+        out: list[str] = []
+        _emit_seq(data, 0, 2, nl, out)
+        return "".join(out)
+    if isinstance(data, dict):
+        return "{}" + nl
+    if isinstance(data, list):
+        return "[]" + nl
+    return _block_value(data, 2, nl) + nl

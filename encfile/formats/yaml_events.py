@@ -1,0 +1,68 @@
+"""YAML parser events with source offsets: libyaml (ruamel.yaml.clib) when present.
+
+``ruamel.yaml.cyaml.CParser`` reports every event with character offsets into
+the input string at a fraction of the cost of building ruamel's round-trip
+nodes. Without the C extension (PyPy, a platform without wheels) ruamel's
+pure-Python parser yields the same events and marks, only slower.
+
+Both parsers count a leading BOM differently, so callers strip it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+_parser_class: Any = None
+
+
+def _load() -> Any:
+    global _parser_class
+    if _parser_class is None:
+        try:
+            from ruamel.yaml.cyaml import CParser
+        except ImportError:  # no ruamel.yaml.clib: same events, pure Python
+            _parser_class = False
+        else:
+            _parser_class = CParser
+    return _parser_class
+
+
+def events(text: str) -> Iterator[Any]:
+    """Yield the parser events of ``text`` (which must not start with a BOM)."""
+    cls = _load()
+    if cls:
+        parser = cls(text)
+        try:
+            while True:
+                event = parser.get_event()
+                yield event
+                if event.__class__.__name__ == "StreamEndEvent":
+                    return
+        finally:
+            dispose = getattr(parser, "dispose", None)
+            if dispose is not None:
+                dispose()
+    else:
+        from ruamel.yaml.parser import Parser
+        from ruamel.yaml.reader import Reader
+        from ruamel.yaml.scanner import Scanner
+
+        class _Loader:
+            def __init__(self, stream: str) -> None:
+                self.reader = Reader(stream, loader=self)
+                self.scanner = Scanner(loader=self)
+                self.parser = Parser(loader=self)
+
+        loader = _Loader(text)
+        while loader.parser.check_event():
+            yield loader.parser.get_event()
+
+
+def parse_error_message(err: BaseException) -> str:
+    """A one-line description of a ruamel/libyaml parse error (no source excerpt)."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return str(problem)

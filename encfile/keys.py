@@ -1,0 +1,170 @@
+"""Where decryption identities come from, in one documented order.
+
+Every available source is loaded and all identities are tried together, as sops
+does (not "first source wins"):
+
+1. ``ENCFILE_AGE_KEY``, then ``SOPS_AGE_KEY``: identities in the variable itself.
+2. ``ENCFILE_AGE_KEY_FILE``, then ``SOPS_AGE_KEY_FILE``: an identity file.
+3. sops's default file: ``$XDG_CONFIG_HOME/sops/age/keys.txt`` (else
+   ``~/.config/sops/age/keys.txt``; macOS ``~/Library/Application Support/sops/age/keys.txt``;
+   Windows ``%AppData%\\sops\\age\\keys.txt``).
+4. encfile's default file: the same folders with ``encfile/keys.txt``.
+5. ``ENCFILE_AGE_KEY_CMD``, then ``SOPS_AGE_KEY_CMD``: a command (split like a
+   shell would, run without one) whose stdout holds identities. It runs only if
+   the sources above cannot open the file, once per recipient tried, with
+   ``SOPS_AGE_RECIPIENT`` set to that recipient (as sops does).
+
+A source that is missing is skipped; one that is broken is reported (without
+its content) in the hint of a "no identity matched" error.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import age
+
+KEY_VARS = ("ENCFILE_AGE_KEY", "SOPS_AGE_KEY")
+KEY_FILE_VARS = ("ENCFILE_AGE_KEY_FILE", "SOPS_AGE_KEY_FILE")
+KEY_CMD_VARS = ("ENCFILE_AGE_KEY_CMD", "SOPS_AGE_KEY_CMD")
+#: Variables that carry identities, so ``exec`` can strip them from a child's environment.
+IDENTITY_VARS = KEY_VARS + KEY_FILE_VARS + KEY_CMD_VARS
+_CMD_TIMEOUT = 60
+
+
+def _config_home(env: Mapping[str, str]) -> Path:
+    """The user's configuration folder, as Go's ``os.UserConfigDir`` computes it."""
+    if sys.platform == "win32":
+        return Path(env.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg)
+    home = Path(env.get("HOME") or Path.home())
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support"
+    return home / ".config"
+
+
+def sops_default_key_file(env: Mapping[str, str] | None = None) -> Path:
+    return _config_home(os.environ if env is None else env) / "sops" / "age" / "keys.txt"
+
+
+def default_key_file(env: Mapping[str, str] | None = None) -> Path:
+    """encfile's own default identity file (``encfile keygen`` suggests it)."""
+    return _config_home(os.environ if env is None else env) / "encfile" / "keys.txt"
+
+
+class KeyRing:
+    """Identities gathered from every source; loaded once, on first use.
+
+    ``identities``: explicit identity strings (``AGE-SECRET-KEY-1…``). When given,
+    the environment and default files are not consulted unless
+    ``use_environment=True``.
+    """
+
+    def __init__(
+        self,
+        identities: Sequence[str] = (),
+        *,
+        use_environment: bool | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._explicit = list(identities)
+        self._use_env = (not identities) if use_environment is None else use_environment
+        self._env = dict(os.environ if env is None else env)
+        self._loaded: list[Any] | None = None
+        self._cmd_cache: dict[str, list[Any]] = {}
+        self.tried: list[str] = []
+
+    # -- static sources -------------------------------------------------------------
+
+    def _add(self, name: str, text: str, out: list[Any]) -> None:
+        if age.is_encrypted_identity_file(text):
+            self.tried.append(f"{name}: passphrase-protected identity files are not supported yet")
+            return
+        parsed = age.parse_identities(text)
+        out.extend(parsed.identities)
+        summary = f"{len(parsed.identities)} identit{'y' if len(parsed.identities) == 1 else 'ies'}"
+        if parsed.errors:
+            summary += " (" + "; ".join(parsed.errors) + ")"
+        self.tried.append(f"{name}: {summary}")
+
+    def _add_file(self, name: str, path: Path, out: list[Any], *, required: bool) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if required:
+                self.tried.append(f"{name}: file {str(path)!r} not found")
+            else:
+                self.tried.append(f"{name}: not present")
+            return
+        except (OSError, UnicodeDecodeError) as err:
+            self.tried.append(f"{name}: cannot read {str(path)!r} ({type(err).__name__})")
+            return
+        self._add(name, text, out)
+
+    def identities(self) -> list[Any]:
+        """All identities from the explicit list and the static sources."""
+        if self._loaded is not None:
+            return self._loaded
+        out: list[Any] = []
+        if self._explicit:
+            self._add("identities passed in", "\n".join(self._explicit), out)
+        if self._use_env:
+            env = self._env
+            for var in KEY_VARS:
+                if env.get(var):
+                    self._add(var, env[var], out)
+            for var in KEY_FILE_VARS:
+                if env.get(var):
+                    self._add_file(f"{var}={env[var]}", Path(env[var]).expanduser(), out,
+                                   required=True)
+            seen: set[Path] = set()
+            for path in (sops_default_key_file(env), default_key_file(env)):
+                if path not in seen:
+                    seen.add(path)
+                    self._add_file(str(path), path, out, required=False)
+        self._loaded = out
+        return out
+
+    # -- command sources --------------------------------------------------------------
+
+    def command_identities(self, recipient: str) -> list[Any]:
+        """Identities printed by the ``*_AGE_KEY_CMD`` commands for ``recipient``."""
+        if not self._use_env:
+            return []
+        if recipient in self._cmd_cache:
+            return self._cmd_cache[recipient]
+        out: list[Any] = []
+        for var in KEY_CMD_VARS:
+            command = self._env.get(var)
+            if not command:
+                continue
+            name = f"{var} for {recipient[:12]}…"
+            try:
+                argv = shlex.split(command)
+                result = subprocess.run(
+                    argv, capture_output=True, check=False, timeout=_CMD_TIMEOUT,
+                    env={**self._env, "SOPS_AGE_RECIPIENT": recipient},
+                )
+            except (OSError, ValueError, subprocess.SubprocessError) as err:
+                self.tried.append(f"{name}: could not run ({type(err).__name__})")
+                continue
+            if result.returncode != 0:
+                self.tried.append(f"{name}: exited with status {result.returncode}")
+                continue
+            self._add(name, result.stdout.decode("utf-8", "replace"), out)
+        self._cmd_cache[recipient] = out
+        return out
+
+    def has_commands(self) -> bool:
+        return self._use_env and any(self._env.get(var) for var in KEY_CMD_VARS)
+
+
+__all__ = ["IDENTITY_VARS", "KeyRing", "default_key_file", "sops_default_key_file"]

@@ -1,0 +1,54 @@
+"""Sealing encfile's layout data, bound to the file it belongs to.
+
+The layout (see the codecs) holds source text of the user's file, so it is
+encrypted like a value: AES-256-GCM under the data key, stored as an
+``ENC[...]`` token in the ``encfile_layout`` metadata field, which sops ignores.
+Its AAD binds it to this very version of the file: ``encfile-layout:``, the
+``lastmodified`` string, ``:``, and the file MAC (the hash of every value,
+never written in clear). A layout copied from another file, or from an older
+version of this one, does not open. The layout also carries a digest of the
+encrypted comments in order, which sops does not authenticate, so removing or
+reordering a comment is caught too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from . import token as _token
+from .crypto import Cipher
+
+LAYOUT_VERSION = 1
+
+
+def _aad(lastmodified: str, mac: str) -> str:
+    return f"encfile-layout:{lastmodified}:{mac}"
+
+
+def comment_digest(comments: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for text in comments:
+        data = text.encode("utf-8", "surrogateescape")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def seal(cipher: Cipher, layout: dict[str, Any], lastmodified: str, mac: str) -> str:
+    body = json.dumps({"v": LAYOUT_VERSION, **layout}, ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True)
+    return _token.seal(cipher, body.encode("utf-8", "surrogateescape"),
+                       _aad(lastmodified, mac), "str")
+
+
+def open_layout(cipher: Cipher, sealed: str, lastmodified: str, mac: str) -> dict[str, Any]:
+    """Decrypt a layout token; raises MalformedToken or AuthenticationFailed."""
+    tok = _token.parse(sealed)
+    data = _token.open_token(cipher, tok, _aad(lastmodified, mac))
+    layout = json.loads(data.decode("utf-8", "surrogateescape"))
+    if not isinstance(layout, dict) or layout.get("v") != LAYOUT_VERSION:
+        raise _token.MalformedToken("unsupported layout version")
+    return layout

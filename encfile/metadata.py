@@ -1,0 +1,193 @@
+"""The ``sops`` metadata block <-> :class:`Metadata`.
+
+Codecs hand over the block as plain Python data (dicts, lists, strings, ints,
+bools) and receive it back as an ordered dict in sops's field order (spec
+section 7), so every format writes the same fields in the same order.
+
+encfile adds two fields that sops ignores (sops reads files with unknown
+metadata keys, and drops them when it rewrites a file):
+
+* ``encfile_version``: the encfile version that wrote the file (``version``
+  stays a sops version number, because sops parses it).
+* ``encfile_layout``: an ``ENC[...]`` token holding what the encrypted text
+  cannot show without leaking (see ``layout.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import values
+from .errors import InputError, NotEncryptedError
+from .rules import RULE_NAMES, Rules
+
+SOPS_VERSION = "3.11.0"
+# Master key types sops knows, in the order it writes them inside a group.
+_OTHER_KEY_TYPES_BEFORE = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault")
+_ALL_KEY_TYPES = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+
+
+@dataclass
+class AgeKey:
+    recipient: str
+    enc: str
+
+
+@dataclass
+class KeyGroup:
+    age: list[AgeKey] = field(default_factory=list)
+    # Master keys of other types (pgp, kms, ...), kept verbatim so nothing is lost.
+    other: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Metadata:
+    key_groups: list[KeyGroup]
+    lastmodified: str
+    mac: str
+    rules: Rules
+    version: str = SOPS_VERSION
+    shamir_threshold: int = 0
+    encfile_version: str | None = None
+    encfile_layout: str | None = None
+
+    @property
+    def recipients(self) -> list[str]:
+        return [k.recipient for g in self.key_groups for k in g.age]
+
+    # -- reading ------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, raw: object) -> Metadata:
+        if not isinstance(raw, dict):
+            raise InputError("sops metadata is not a mapping")
+
+        def text(name: str, default: str = "") -> str:
+            value = raw.get(name, default)
+            if value is None:
+                return default
+            if isinstance(value, (dict, list)):
+                raise InputError(f"sops metadata field {name!r} is not a scalar")
+            return str(value)
+
+        flat = _group_from(raw)
+        groups_raw = raw.get("key_groups")
+        if flat.age or flat.other or not groups_raw:
+            groups = [flat]  # the top-level lists win over key_groups, as in sops
+        else:
+            if not isinstance(groups_raw, list):
+                raise InputError("sops metadata field 'key_groups' is not a list")
+            groups = [_group_from(g) for g in groups_raw]
+        if not any(g.age or g.other for g in groups):
+            raise InputError("no keys found in the sops metadata")
+        try:
+            threshold = int(text("shamir_threshold", "0") or 0)
+        except ValueError:
+            raise InputError("sops metadata field 'shamir_threshold' is not a number") from None
+        try:
+            rules = Rules(
+                **{name: text(name) for name in RULE_NAMES},
+                mac_only_encrypted=text("mac_only_encrypted").lower() == "true",
+            ).with_default()
+        except Exception as err:
+            raise InputError(f"invalid encryption rule in the sops metadata: {err}") from err
+        version = text("version")
+        mac = text("mac")
+        if not version and not mac:
+            raise NotEncryptedError("sops metadata has no version and no mac")
+        return cls(
+            key_groups=groups,
+            lastmodified=normalize_lastmodified(text("lastmodified")),
+            mac=mac,
+            rules=rules,
+            version=version,
+            shamir_threshold=threshold,
+            encfile_version=raw.get("encfile_version") and text("encfile_version"),
+            encfile_layout=raw.get("encfile_layout") and text("encfile_layout"),
+        )
+
+    # -- writing ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block in sops's field order, empty fields left out."""
+        out: dict[str, Any] = {}
+        if len(self.key_groups) > 1:
+            out["shamir_threshold"] = self.shamir_threshold or len(self.key_groups)
+            out["key_groups"] = [_group_to(g, in_group=True) for g in self.key_groups]
+        else:
+            group = self.key_groups[0] if self.key_groups else KeyGroup()
+            for name, value in _group_to(group, in_group=False).items():
+                if name != "pgp":
+                    out[name] = value
+        out["lastmodified"] = self.lastmodified
+        out["mac"] = self.mac
+        if len(self.key_groups) == 1 and self.key_groups[0].other.get("pgp"):
+            out["pgp"] = self.key_groups[0].other["pgp"]
+        out.update(self.rules.as_dict())
+        out.pop("mac_only_encrypted", None)
+        if self.rules.mac_only_encrypted:
+            out["mac_only_encrypted"] = True
+        out["version"] = self.version
+        if self.encfile_version:
+            out["encfile_version"] = self.encfile_version
+        if self.encfile_layout:
+            out["encfile_layout"] = self.encfile_layout
+        return out
+
+
+def _group_from(raw: object) -> KeyGroup:
+    group = KeyGroup()
+    if not isinstance(raw, dict):
+        raise InputError("sops key group is not a mapping")
+    for name in _ALL_KEY_TYPES:
+        entries = raw.get(name)
+        if not entries:
+            continue
+        if not isinstance(entries, list):
+            raise InputError(f"sops metadata field {name!r} is not a list")
+        if name == "age":
+            for entry in entries:
+                if not isinstance(entry, dict) or "recipient" not in entry or "enc" not in entry:
+                    raise InputError("sops age entry needs 'recipient' and 'enc'")
+                group.age.append(AgeKey(str(entry["recipient"]), str(entry["enc"])))
+        else:
+            group.other[name] = entries
+    return group
+
+
+def _group_to(group: KeyGroup, *, in_group: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if in_group and group.other.get("pgp"):
+        out["pgp"] = group.other["pgp"]
+    for name in _OTHER_KEY_TYPES_BEFORE:
+        if group.other.get(name):
+            out[name] = group.other[name]
+        elif in_group and name == "hc_vault":
+            out[name] = []  # sops always writes hc_vault and age inside a group
+    if group.age or in_group:
+        out["age"] = [{"recipient": k.recipient, "enc": k.enc} for k in group.age]
+    if not in_group and group.other.get("pgp"):
+        out["pgp"] = group.other["pgp"]
+    return out
+
+
+def normalize_lastmodified(text: str) -> str:
+    """sops parses ``lastmodified`` as RFC 3339 and formats it again for the MAC's AAD."""
+    try:
+        values.parse_rfc3339(text)
+    except ValueError:
+        return text
+    base = text[:19].replace("t", "T")
+    zone = text[19:].lstrip(".,0123456789")
+    if zone in ("Z", "z", "+00:00", "-00:00"):
+        return base + "Z"
+    return base + zone
+
+
+def format_lastmodified(when: Any) -> str:
+    """A datetime as sops writes ``lastmodified``: UTC, whole seconds, ``Z``."""
+    import datetime as _dt
+
+    utc = when.astimezone(_dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")

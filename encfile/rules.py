@@ -1,0 +1,117 @@
+"""Which values and comments are encrypted: sops's six rules and ``mac_only_encrypted``.
+
+At most one rule may be set. With none, encryption uses
+``unencrypted_suffix: _unencrypted`` and writes it to the metadata; a file read
+without any stored rule is treated the same way. A rule applies when *any*
+component of the key path matches (so everything below ``x_unencrypted:`` stays
+in clear, list items included). Comments go through the same test with the path
+of their enclosing map or list. Regexes are matched unanchored, as Go's
+``regexp.Match`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from functools import cached_property
+
+from .errors import EncfileError
+
+DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
+RULE_NAMES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
+              "unencrypted_comment_regex", "encrypted_comment_regex")
+
+
+class RuleError(EncfileError):
+    """Two rules at once, or a regex that does not compile."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    unencrypted_suffix: str = ""
+    encrypted_suffix: str = ""
+    unencrypted_regex: str = ""
+    encrypted_regex: str = ""
+    unencrypted_comment_regex: str = ""
+    encrypted_comment_regex: str = ""
+    mac_only_encrypted: bool = False
+
+    def __post_init__(self) -> None:
+        active = [name for name in RULE_NAMES if getattr(self, name)]
+        if len(active) > 1:
+            raise RuleError(
+                "cannot use more than one of " + ", ".join(RULE_NAMES) + " in the same file",
+                hints=[f"these are set: {', '.join(active)}"],
+            )
+        for name in RULE_NAMES:
+            if name.endswith("regex") and getattr(self, name):
+                try:
+                    re.compile(getattr(self, name))
+                except re.error as err:
+                    raise RuleError(f"invalid {name} {getattr(self, name)!r}: {err}") from err
+
+    @classmethod
+    def default(cls) -> Rules:
+        return cls(unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX)
+
+    def with_default(self) -> Rules:
+        """These rules, or the default suffix rule if none of the six is set."""
+        if any(getattr(self, name) for name in RULE_NAMES):
+            return self
+        return Rules(unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX,
+                     mac_only_encrypted=self.mac_only_encrypted)
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    # -- evaluation -------------------------------------------------------------------
+
+    @cached_property
+    def _path_test(self) -> tuple[bool, object] | None:
+        """(match_means_encrypted, predicate) for the path rules, None otherwise."""
+        if self.unencrypted_suffix:
+            return False, self.unencrypted_suffix
+        if self.encrypted_suffix:
+            return True, self.encrypted_suffix
+        if self.unencrypted_regex:
+            return False, re.compile(self.unencrypted_regex)
+        if self.encrypted_regex:
+            return True, re.compile(self.encrypted_regex)
+        return None
+
+    def component_matches(self, key: str) -> bool:
+        """Does one key-path component match the active path rule?"""
+        test = self._path_test
+        if test is None:
+            return False
+        pred = test[1]
+        if isinstance(pred, str):
+            return key.endswith(pred)
+        return pred.search(key) is not None  # type: ignore[attr-defined]
+
+    @cached_property
+    def uses_comments(self) -> bool:
+        return bool(self.unencrypted_comment_regex or self.encrypted_comment_regex)
+
+    def encrypted(self, matched: bool, stack: Sequence[Sequence[str]] = (),
+                  is_comment: bool = False) -> bool:
+        """sops's shouldBeEncrypted: ``matched`` says if any path component matched."""
+        test = self._path_test
+        if test is not None:
+            return matched if test[0] else not matched
+        if self.unencrypted_comment_regex:
+            rx = re.compile(self.unencrypted_comment_regex)
+            return not any(rx.search(c) for level in stack for c in level)
+        if self.encrypted_comment_regex:
+            rx = re.compile(self.encrypted_comment_regex)
+            last = len(stack) - 1
+            for i, level in enumerate(stack):
+                for j, c in enumerate(level):
+                    # A matching comment does not encrypt itself, only what follows it.
+                    if is_comment and i == last and j == len(level) - 1:
+                        continue
+                    if rx.search(c):
+                        return True
+            return False
+        return True

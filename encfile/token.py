@@ -1,0 +1,87 @@
+"""The ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` token: grammar and sealing.
+
+A token is what replaces a value (or a comment's text) in an encrypted file.
+``data`` is the ciphertext without the GCM tag (as long as the plaintext), ``iv``
+the 32-byte IV, ``tag`` the 16-byte GCM tag, all standard base64 with padding.
+``type`` says how sops parses the plaintext back (see ``values.py``), plus
+``comment`` for comments. ``bytes`` is a legacy type sops 3.11 crashes on: it is
+read, never written.
+
+Parsing is stricter than sops's greedy regex: the whole string must be a token
+and every field must be valid padded base64. Non-canonical base64 (ignored low
+bits set in the last character) decodes to the same bytes, as in Go, and is
+accepted: it is not tampering, since the bytes are what GCM authenticates.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import NamedTuple
+
+from .crypto import AuthenticationFailed, Cipher
+
+TOKEN_TYPES = frozenset({"str", "int", "float", "bool", "time", "comment", "bytes"})
+PREFIX = "ENC[AES256_GCM,"
+
+_TOKEN_RE = re.compile(
+    r"ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),"
+    r"tag:([A-Za-z0-9+/=]+),type:([a-z]+)\]\Z"
+)
+_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+
+
+class MalformedToken(ValueError):
+    """The string looks like (or should be) a token but is not a valid one."""
+
+
+class Token(NamedTuple):
+    data: bytes
+    iv: bytes
+    tag: bytes
+    type: str
+
+
+def looks_like_token(text: str) -> bool:
+    return text.startswith("ENC[")
+
+
+def _b64(field: str) -> bytes:
+    if not _B64_RE.match(field):
+        raise MalformedToken("invalid base64")
+    return binascii.a2b_base64(field)
+
+
+def parse(text: str) -> Token:
+    """Parse a token string; raise :class:`MalformedToken` if it is not one."""
+    m = _TOKEN_RE.match(text)
+    if not m:
+        raise MalformedToken("not an ENC[AES256_GCM,...] value")
+    data, iv, tag, kind = m.groups()
+    if kind not in TOKEN_TYPES:
+        raise MalformedToken(f"unknown type {kind!r}")
+    return Token(_b64(data), _b64(iv), _b64(tag), kind)
+
+
+def format_token(data: bytes, iv: bytes, tag: bytes, kind: str) -> str:
+    b64 = binascii.b2a_base64
+    return (
+        f"ENC[AES256_GCM,data:{b64(data, newline=False).decode()},"
+        f"iv:{b64(iv, newline=False).decode()},tag:{b64(tag, newline=False).decode()},"
+        f"type:{kind}]"
+    )
+
+
+def seal(cipher: Cipher, plaintext: bytes, aad: str, kind: str) -> str:
+    """Encrypt ``plaintext`` under a fresh IV and return the token string."""
+    data, iv, tag = cipher.seal(plaintext, aad.encode("utf-8", "surrogateescape"))
+    return format_token(data, iv, tag, kind)
+
+
+def open_token(cipher: Cipher, token: Token, aad: str) -> bytes:
+    """Authenticate and decrypt; raises :class:`AuthenticationFailed`."""
+    return cipher.open(token.data, token.iv, token.tag, aad.encode("utf-8", "surrogateescape"))
+
+
+__all__ = ["PREFIX", "AuthenticationFailed", "MalformedToken", "Token", "format_token",
+           "looks_like_token", "open_token", "parse", "seal"]

@@ -1,0 +1,170 @@
+"""The document tree every codec builds, and sops's walk over it.
+
+The tree mirrors sops's ``TreeBranch``: a :class:`Branch` is a list of
+``(key, node)`` pairs and :class:`Comment` items, a :class:`Seq` a list of nodes
+and comments, a :class:`Scalar` a leaf. Every node remembers where it came from
+in the source text (``start``/``end``), so codecs can splice replacements into
+the original text instead of re-emitting it. Codecs may hang their own
+rendering context on ``ctx``.
+
+:func:`walk` visits leaves in exactly sops's order, with sops's AAD (the map
+keys from the root joined by ``:``, plus a final ``:``; lists add nothing) and
+sops's comment stack, and calls back into the document layer, which does the
+crypto. The tree knows no crypto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+from .rules import Rules
+
+
+class Scalar:
+    """A leaf. ``kind`` is a sops type name (``None`` for null), ``text`` its canonical text."""
+
+    __slots__ = ("ctx", "end", "kind", "ordinal", "out", "start", "text")
+
+    def __init__(self, kind: str | None, text: str, start: int = 0, end: int = 0,
+                 ordinal: int = -1, ctx: Any = None) -> None:
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.ordinal = ordinal
+        self.ctx = ctx
+        self.out: Any = None  # set by the document layer: a token, or (kind, text)
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.kind!r}, {self.text!r})"
+
+
+class Comment:
+    """A comment; ``text`` is what follows the marker (``#``/``;``)."""
+
+    __slots__ = ("ctx", "end", "out", "start", "text")
+
+    def __init__(self, text: str, start: int = 0, end: int = 0, ctx: Any = None) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        self.ctx = ctx
+        self.out: Any = None
+
+    def __repr__(self) -> str:
+        return f"Comment({self.text!r})"
+
+
+class Branch(list):  # type: ignore[type-arg]
+    """A mapping: ``(key, node)`` tuples and :class:`Comment` items, in file order."""
+
+    __slots__ = ("ctx", "end", "ordinal", "start")
+
+    def __init__(self, start: int = 0, ordinal: int = -1, ctx: Any = None) -> None:
+        super().__init__()
+        self.start = start
+        self.end = start
+        self.ordinal = ordinal
+        self.ctx = ctx
+
+
+class Seq(list):  # type: ignore[type-arg]
+    """A list: nodes and :class:`Comment` items, in file order."""
+
+    __slots__ = ("ctx", "end", "ordinal", "start")
+
+    def __init__(self, start: int = 0, ordinal: int = -1, ctx: Any = None) -> None:
+        super().__init__()
+        self.start = start
+        self.end = start
+        self.ordinal = ordinal
+        self.ctx = ctx
+
+
+class Alias:
+    """A YAML alias: ``target`` is a comment-free copy of the anchored node."""
+
+    __slots__ = ("ctx", "end", "ordinal", "source", "start", "target")
+
+    def __init__(self, target: Node, source: str, start: int, end: int, ordinal: int) -> None:
+        self.target = target
+        self.source = source
+        self.start = start
+        self.end = end
+        self.ordinal = ordinal
+        self.ctx: Any = None
+
+
+Node = Union[Scalar, Branch, Seq, Alias]
+ValueVisitor = Callable[[Scalar, str, bool], None]
+CommentVisitor = Callable[[Comment, str, bool], None]
+
+
+def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: CommentVisitor) -> None:
+    """Visit every non-null leaf and every comment of ``root`` in sops's order.
+
+    ``on_value(scalar, aad, encrypted)`` and ``on_comment(comment, aad, encrypted)``
+    receive the AAD string and whether sops's rules say the item is encrypted.
+    """
+    uses_stack = rules.uses_comments
+    match = rules.component_matches
+    decide = rules.encrypted
+
+    def value(node: Node, prefix: str, matched: bool, stack: list[list[str]]) -> None:
+        while isinstance(node, Alias):
+            node = node.target
+        if isinstance(node, Scalar):
+            if node.kind is not None:  # null is neither encrypted nor hashed
+                on_value(node, prefix, decide(matched, stack, False))
+        elif isinstance(node, Branch):
+            branch(node, prefix, matched, stack)
+        else:
+            seq(node, prefix, matched, stack)
+
+    def comment(item: Comment, prefix: str, matched: bool, stack: list[list[str]]) -> None:
+        if uses_stack:
+            stack[-1].append(item.text)
+        on_comment(item, prefix or ":", decide(matched, stack, True))
+
+    def branch(node: Branch, prefix: str, matched: bool, stack: list[list[str]]) -> None:
+        stack = [*stack, []] if uses_stack else stack
+        for item in node:
+            if isinstance(item, Comment):
+                comment(item, prefix, matched, stack)
+                continue
+            key, child = item
+            value(child, f"{prefix}{key}:", matched or match(key), stack)
+            if uses_stack:
+                stack[-1] = []
+
+    def seq(node: Seq, prefix: str, matched: bool, stack: list[list[str]]) -> None:
+        stack = [*stack, []] if uses_stack else stack
+        for item in node:
+            if isinstance(item, Comment):
+                comment(item, prefix, matched, stack)
+                continue
+            value(item, prefix, matched, stack)
+            if uses_stack:
+                stack[-1] = []
+
+    branch(root, "", False, [])
+
+
+def iter_scalars(node: Node) -> list[Scalar]:
+    """All scalars below ``node`` (aliases followed), in document order."""
+    out: list[Scalar] = []
+    todo: list[Any] = [node]
+    while todo:
+        item = todo.pop()
+        while isinstance(item, Alias):
+            item = item.target
+        if isinstance(item, Scalar):
+            out.append(item)
+        elif isinstance(item, Branch):
+            todo.extend(reversed([v for v in item if not isinstance(v, Comment)]))
+        elif isinstance(item, tuple):
+            todo.append(item[1])
+        elif isinstance(item, Seq):
+            todo.extend(reversed([v for v in item if not isinstance(v, Comment)]))
+    return out
