@@ -31,6 +31,7 @@ layout and gets default renderings for decrypted values.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,7 @@ class YamlDoc:
     step: int = 0
     root_col: int = 0
     empty: bool = False  # a document with no content (a lone '---')
-    directive: tuple[int, int] | None = None  # span of %YAML lines to take out
+    directive: tuple[int, int] | None = None  # the %YAML x.y token (go-yaml wants 1.1)
     meta_raw: Any = None
     meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
     wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
@@ -97,6 +98,8 @@ class ParsedYaml:
     nl: str
     docs: list[YamlDoc] = field(default_factory=list)
     node_count: int = 0
+    # Empty block scalars ('key: |' with no content) are written as "" when encrypting.
+    empty_blocks: list[Scalar] = field(default_factory=list)
 
     # -- what the document layer uses ------------------------------------------------------
 
@@ -132,16 +135,19 @@ class ParsedYaml:
                     source = text[node.start:node.end]
                     if source != _render_plain(node, node.kind, node.text, text, self.nl):
                         scalars[str(node.ordinal)] = source
+        for node in self.empty_blocks:
+            scalars[str(node.ordinal)] = text[node.start:node.end]
         out: dict[str, Any] = {}
         if scalars:
             out["scalars"] = scalars
         if aliases:
             out["aliases"] = aliases
         directives = {str(i): text[d.directive[0]:d.directive[1]]
-                      for i, d in enumerate(self.docs) if d.directive}
+                      for i, d in enumerate(self.docs)
+                      if d.directive and text[d.directive[0]:d.directive[1]] != YAML_11}
         if directives:
             out["directives"] = directives
-        wrapped = [i for i, d in enumerate(self.docs) if d.wrap]
+        wrapped = {str(i): d.wrap[1] for i, d in enumerate(self.docs) if d.wrap}
         if wrapped:
             out["wrapped"] = wrapped
         if self.docs and not self._ends_with_newline_at(self.docs[-1].insert_at):
@@ -156,10 +162,10 @@ class ParsedYaml:
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
         """The encrypted text: tokens spliced in, one ``sops`` block per document."""
         text, nl = self.text, self.nl
-        splices: list[tuple[int, int, str]] = []
+        splices: list[tuple[int, int, str]] = [(n.start, n.end, '""') for n in self.empty_blocks]
         for index, doc in enumerate(self.docs):
             if doc.directive:
-                splices.append((doc.directive[0], doc.directive[1], ""))
+                splices.append((doc.directive[0], doc.directive[1], YAML_11))
             if doc.wrap:
                 splices.append((doc.wrap[0], doc.wrap[0], doc.wrap[1]))
             for node in _nodes(doc.root):
@@ -184,8 +190,6 @@ class ParsedYaml:
         block = yaml_emit.emit_block({"sops": metadata}, doc.root_col, doc.step or 4, nl)
         if not self._ends_with_newline_at(doc.insert_at):
             block = nl + block
-        if doc.root_col and self.text[:doc.insert_at].endswith(" " * doc.root_col):
-            block = block[doc.root_col:]  # the insertion point is already indented
         return block
 
     # -- decrypting ------------------------------------------------------------------------
@@ -202,7 +206,9 @@ class ParsedYaml:
             if doc.wrap is not None:
                 splices.append((doc.wrap[0], doc.wrap[0] + len(doc.wrap[1]), ""))
             if str(index) in directives:
-                splices.append((doc.start, doc.start, directives[str(index)]))
+                if doc.directive is None or text[doc.directive[0]:doc.directive[1]] != YAML_11:
+                    raise InputError("layout data names a %YAML directive that is not there")
+                splices.append((doc.directive[0], doc.directive[1], directives[str(index)]))
             if doc.meta_span is not None:
                 start, end = doc.meta_span
                 if doc.flow_root:
@@ -221,11 +227,10 @@ class ParsedYaml:
                     splices.append((node.start, node.end, aliases[str(ordinal)]))
                     skip_until = node.end
                 elif isinstance(node, Scalar):
-                    if node.out is not None:
-                        kind, plain = node.out
-                        rendered = overrides.get(str(ordinal))
-                        if rendered is None:
-                            rendered = _render_plain(node, kind, plain, text, nl)
+                    rendered = overrides.get(str(ordinal)) if overrides else None
+                    if rendered is None and node.out is not None:
+                        rendered = _render_plain(node, node.out[0], node.out[1], text, nl)
+                    if rendered is not None:
                         splices.append((node.start, node.end, rendered))
                 elif isinstance(node, Comment) and node.out is not None:
                     if node.start < skip_until:
@@ -239,20 +244,22 @@ class ParsedYaml:
 
     def unwrap(self, layout: dict[str, Any] | None) -> None:
         """Mark the documents whose top-level list encfile put under ``data:``."""
-        for index in (layout or {}).get("wrapped", ()):
-            if not isinstance(index, int) or not 0 <= index < len(self.docs):
+        wrapped = (layout or {}).get("wrapped", {})
+        if not isinstance(wrapped, dict):
+            raise InputError("layout data is malformed")
+        for index, inserted in wrapped.items():
+            doc = self.docs[int(index)] if index.isdigit() and int(index) < len(self.docs) \
+                else None
+            if doc is None or not isinstance(inserted, str):
                 raise InputError("layout data names a document that does not exist")
-            doc = self.docs[index]
             items = [i for i in doc.root if not isinstance(i, Comment)]
-            if len(items) != 1 or items[0][0] != WRAP_KEY or not isinstance(items[0][1], Seq):
+            if len(items) != 1 or items[0][0] != WRAP_KEY or isinstance(items[0][1], Branch):
                 raise InputError("a wrapped top-level list is missing its 'data' key")
             key_start = doc.root.start
-            for wrap in (f"{WRAP_KEY}: ", f"{WRAP_KEY}:{self.nl}"):
-                if self.text.startswith(wrap, key_start):
-                    doc.wrap = (key_start, wrap)
-                    break
-            else:
+            pos = key_start - (len(self.nl) if inserted.startswith(self.nl) else 0)
+            if not self.text.startswith(inserted, pos):
                 raise InputError("a wrapped top-level list is missing its 'data' key")
+            doc.wrap = (pos, inserted)
 
     # -- data --------------------------------------------------------------------------------
 
@@ -419,6 +426,8 @@ class _Builder:
         self.meta_node: Node | None = None
         self.meta_start = 0
         self.meta_prev_end = 0
+        self.root_frame: _Frame | None = None
+        self.empty_blocks: list[Scalar] = []
 
     # -- comments ------------------------------------------------------------------------
 
@@ -510,9 +519,12 @@ class _Builder:
             return
         self.scan_gap(self.prev_end, start)
         if name == "DocumentEndEvent":
+            doc = self.docs[-1]
             if self.pending:
-                self.flush_pending(None, None)
-            if self.docs[-1].insert_at == -2:
+                # The encrypted file has the `sops` key here, at the root's column:
+                # settle comments as its head (or as foot comments of deeper blocks).
+                self.flush_pending(doc.root_col, self.root_frame)
+            if doc.insert_at == -2:
                 self.docs[-1].insert_at = start
             self.prev_end = max(self.prev_end, end)
             return
@@ -532,6 +544,9 @@ class _Builder:
         if frame is not None:
             if frame.is_map and frame.key is None:
                 col = event.start_mark.column
+                before = self.text[self.text.rfind("\n", 0, start) + 1:start].rstrip(" \t")
+                if before.endswith("?") and not frame.is_flow:
+                    col = len(before) - 1  # an explicit key: the map starts at the '?'
                 if frame.indent < 0:
                     frame.indent = col
                     self._note_step(frame)
@@ -640,13 +655,12 @@ class _Builder:
         tag = short_tag(event.tag)
         self.prev_end = end
         if frame is None:
-            if event.value == "" and not style and tag is None and not event.anchor:
-                doc = self.docs[-1]
+            doc = self.docs[-1]
+            if start == end and not style:
                 doc.empty = True
                 doc.insert_at = start
                 return
-            raise InputError("a YAML document that is a single value has nowhere to keep the "
-                             "sops metadata", hints=["the top level must be a mapping (key: value)"])
+            frame = self._wrap(event, doc, start, same_line=True)
         if style in ("|", ">"):
             end = start + len(text[start:end].rstrip(" \t\r\n"))
         frame.last_end = end
@@ -669,8 +683,14 @@ class _Builder:
         node = Scalar(kind, canon, start, end, self._next_ordinal(), ctx)
         if event.anchor:
             self.anchors[event.anchor] = node
+        if kind == "str" and not canon and style in ("|", ">"):
+            # Stays in clear, but a final newline added after it could change its value.
+            self.empty_blocks.append(node)
         if self._place(node, frame):
             self._finish_meta(end)
+        if frame is self.root_frame and self.docs[-1].wrap is not None and len(self.stack) == 1:
+            self.stack.pop()  # a wrapped top-level scalar: the document is complete
+            self.docs[-1].insert_at = -2
 
     def _alias(self, event: Any, frame: _Frame | None, start: int, end: int) -> None:
         name = event.anchor
@@ -695,7 +715,7 @@ class _Builder:
         doc = self.docs[-1]
         node: Branch | Seq
         if frame is None and not is_map:
-            frame = self._wrap_list(event, doc, start, flow)
+            frame = self._wrap(event, doc, start, same_line=flow)
         if frame is None:
             node = doc.root
             node.start = start
@@ -707,6 +727,8 @@ class _Builder:
             node.ordinal = self._next_ordinal()
             is_meta = self._place(node, frame) or frame.is_meta
         new = _Frame(node, is_map, flow or (frame is not None and frame.is_flow), is_meta)
+        if frame is None:
+            self.root_frame = new
         new.last_end = end if flow else start
         if event.anchor:
             self.anchors[event.anchor] = node
@@ -715,26 +737,34 @@ class _Builder:
         self.stack.append(new)
         self.prev_end = end if flow else _skip_properties(self.text, start)
 
-    def _wrap_list(self, event: Any, doc: YamlDoc, start: int, flow: bool) -> _Frame:
-        """A top-level list goes under a ``data:`` key, so sops finds a mapping.
+    def _wrap(self, event: Any, doc: YamlDoc, start: int, *, same_line: bool) -> _Frame:
+        """A top-level list or value goes under a ``data:`` key, so sops finds a mapping.
 
-        The key is written on its own line above the list (block lists stay
-        byte-identical, now as an indentless sequence), or before ``[``.
+        The key goes on its own line above a block list (which stays byte-identical,
+        now an indentless sequence), or just before a flow list, a value, or the
+        node's anchor/tag; on a new line if the node shares the '---' line.
         """
         text = self.text
+        nl = detect_newline(text)
         line_start = text.rfind("\n", 0, start) + 1
-        if event.anchor or event.tag:
-            raise InputError("a top-level list with an anchor or tag is not supported")
-        if flow:
+        alone = not text[line_start:start].strip(" \t")
+        block_list = not same_line
+        has_props = bool(event.anchor or (event.tag and text[start] in "&!"))
+        if block_list and alone and not has_props:
+            doc.wrap = (line_start, f"{WRAP_KEY}:{nl}")
+        elif alone:
             doc.wrap = (start, f"{WRAP_KEY}: ")
-        elif not text[line_start:start].strip(" \t"):
-            doc.wrap = (line_start, f"{WRAP_KEY}:{detect_newline(text)}")
+        elif not block_list or has_props:
+            doc.wrap = (start, f"{nl}{WRAP_KEY}: ")
         else:
-            raise InputError("a top-level list that starts on the '---' line is not supported")
+            raise InputError("a top-level list that starts on the '---' line is not supported",
+                             hints=["the top level should be a mapping (key: value)"])
+        doc.root_col = 0 if doc.wrap[1].startswith(nl) else _column(text, doc.wrap[0])
         root = doc.root
         root.start = doc.wrap[0]
         root.ordinal = self._next_ordinal()
         frame = _Frame(root, True, False, False)
+        self.root_frame = frame
         frame.indent = 0
         frame.key = WRAP_KEY
         frame.keys.add(WRAP_KEY)
@@ -766,14 +796,19 @@ class _Builder:
         doc.insert_at = finished.last_end if finished.is_flow else start
 
 
+_YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+[^ \t\r\n#]+")
+YAML_11 = "%YAML 1.1"  # the only version go-yaml (and so sops) accepts
+
+
 def _yaml_directive(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The span of ``%YAML`` directive lines in a document prefix (go-yaml refuses them)."""
+    """The span of the ``%YAML x.y`` directive in a document prefix, if any."""
     pos = start
     while pos < end:
         eol = text.find("\n", pos, end)
         stop = end if eol < 0 else eol + 1
-        if text.startswith("%YAML", pos):
-            return pos, stop
+        m = _YAML_DIRECTIVE.match(text, pos, stop)
+        if m:
+            return m.start(), m.end()
         pos = stop
     return None
 
@@ -795,4 +830,5 @@ def parse(text: str) -> ParsedYaml:
         raise InputError("the file holds no YAML document",
                          hints=["an empty file cannot be encrypted (as with sops)"])
     parsed.node_count = builder.ordinal
+    parsed.empty_blocks = builder.empty_blocks
     return parsed
