@@ -262,7 +262,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     elif strict and not ignore_mac:
         raise TamperedValueError(f"{label}: its layout data is missing")
     try:
-        parsed.unwrap(sealed_layout)
+        parsed.apply_layout(sealed_layout)
     except InputError as err:
         raise TamperedValueError(f"{label}: {err}") from None
     return Opened(parsed, metadata, sealed_layout)

@@ -42,13 +42,15 @@ from ..errors import InputError
 from ..tree import Alias, Branch, Comment, Node, Scalar, Seq
 from . import yaml_emit
 from .yaml_events import events, parse_error_message
-from .yaml_resolve import resolve, short_tag
+from .yaml_resolve import exact_int, resolve, short_tag
 
 NAME = "yaml"
 WRAP_KEY = "data"  # holds a top-level list (as sops's binary format holds a whole file)
 EXTENSIONS = (".yaml", ".yml")
 MAX_DEPTH = 200
-_FLOW = -1  # Scalar.ctx for values inside flow collections; otherwise the block indent
+# Scalar.ctx: _FLOW inside flow collections; else 2*column of the key (map values)
+# or 2*column+1 of the dash (list items), from which a block scalar's indent follows.
+_FLOW = -1
 
 
 class _Frame:
@@ -100,6 +102,7 @@ class ParsedYaml:
     node_count: int = 0
     # Empty block scalars ('key: |' with no content) are written as "" when encrypting.
     empty_blocks: list[Scalar] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)  # from an opened layout
 
     # -- what the document layer uses ------------------------------------------------------
 
@@ -133,7 +136,8 @@ class ParsedYaml:
                     aliases[str(node.ordinal)] = node.source
                 elif isinstance(node, Scalar) and node.out is not None:
                     source = text[node.start:node.end]
-                    if source != _render_plain(node, node.kind, node.text, text, self.nl):
+                    if source != _render_plain(node, node.kind, node.text, text, self.nl,
+                                               doc.step):
                         scalars[str(node.ordinal)] = source
         for node in self.empty_blocks:
             scalars[str(node.ordinal)] = text[node.start:node.end]
@@ -229,7 +233,8 @@ class ParsedYaml:
                 elif isinstance(node, Scalar):
                     rendered = overrides.get(str(ordinal)) if overrides else None
                     if rendered is None and node.out is not None:
-                        rendered = _render_plain(node, node.out[0], node.out[1], text, nl)
+                        rendered = _render_plain(node, node.out[0], node.out[1], text, nl,
+                                                 doc.step)
                     if rendered is not None:
                         splices.append((node.start, node.end, rendered))
                 elif isinstance(node, Comment) and node.out is not None:
@@ -241,6 +246,11 @@ class ParsedYaml:
                         splices.append((node.start + 1, node.end, node.out))
         bom = self.bom or ("\ufeff" if layout.get("bom") else "")
         return bom + _apply(text, splices)
+
+    def apply_layout(self, layout: dict[str, Any] | None) -> None:
+        """Take note of an opened layout (for ``to_python``) and of wrapped documents."""
+        self.overrides = (layout or {}).get("scalars", {})
+        self.unwrap(layout)
 
     def unwrap(self, layout: dict[str, Any] | None) -> None:
         """Mark the documents whose top-level list encfile put under ``data:``."""
@@ -267,7 +277,7 @@ class ParsedYaml:
         """Each document as Python data (decrypted values where the walk set them)."""
         out = []
         for doc in self.docs:
-            data = _to_python(doc.root)
+            data = _to_python(doc.root, self.overrides)
             out.append(data[WRAP_KEY] if doc.wrap is not None else data)
         return out
 
@@ -308,12 +318,33 @@ def _line_rest_blank(text: str, pos: int) -> bool:
     return not rest.strip(" \t\r")
 
 
-def _render_plain(node: Scalar, kind: str | None, plain: str, text: str, nl: str) -> str:
+def _render_plain(node: Scalar, kind: str | None, plain: str, text: str, nl: str,
+                  step: int) -> str:
+    """A value's default rendering where ``node`` stands (go-yaml's habits, as sops -d)."""
     flow = node.ctx == _FLOW
+    base = node.ctx >> 1
+    if flow:
+        indent = base = 0
+    elif node.ctx & 1:  # a list item: content starts two columns after the dash
+        indent = base + 2
+    else:  # a map value: the next multiple of the file's indent step after the key
+        step = step or 4
+        indent = (base // step + 1) * step
+    eol = not flow and _line_rest_blank(text, node.end)
     return yaml_emit.render_scalar(
-        kind, plain, flow=flow, indent=0 if flow else node.ctx, nl=nl,
-        eol=not flow and _line_rest_blank(text, node.end),
+        kind, plain, flow=flow, indent=indent, base=base, nl=nl, eol=eol,
+        keep_ok=eol and _next_line_filled(text, node.end),
     )
+
+
+def _next_line_filled(text: str, pos: int) -> bool:
+    """Is the line after ``pos``'s line missing (EOF) or not blank? (see ``|+``)"""
+    eol = text.find("\n", pos)
+    if eol < 0:
+        return True
+    nxt = text.find("\n", eol + 1)
+    line = text[eol + 1:] if nxt < 0 else text[eol + 1:nxt]
+    return eol + 1 >= len(text) or bool(line.strip(" \t\r"))
 
 
 def _flow_copy(node: Node) -> str:
@@ -365,16 +396,33 @@ def _size(node: Node) -> int:
     return 1 + sum(_size(i) for i in node if not isinstance(i, Comment))
 
 
-def _to_python(node: Node) -> Any:
+def _to_python(node: Node, overrides: dict[str, str]) -> Any:
     if isinstance(node, Alias):
-        return _to_python(node.target)
+        return _to_python(node.target, overrides)
     if isinstance(node, Scalar):
+        source = overrides.get(str(node.ordinal)) if overrides else None
+        if source is not None:
+            return _source_value(source)
         if node.out is not None:
             return values.to_python(*node.out)
         return values.to_python(node.kind, node.text)
     if isinstance(node, Branch):
-        return {k: _to_python(v) for k, v in (i for i in node if not isinstance(i, Comment))}
-    return [_to_python(v) for v in node if not isinstance(v, Comment)]
+        return {k: _to_python(v, overrides)
+                for k, v in (i for i in node if not isinstance(i, Comment))}
+    return [_to_python(v, overrides) for v in node if not isinstance(v, Comment)]
+
+
+def _source_value(source: str) -> Any:
+    """The value of a scalar's exact source text (e.g. a big int kept as layout)."""
+    for event in events(source):
+        if event.__class__.__name__ == "ScalarEvent":
+            tag = short_tag(event.tag)
+            resolved = resolve(event.value, tag, not event.style)
+            big = exact_int(event.value) if not event.style and tag is None else None
+            if big is not None:
+                return big
+            return None if resolved is None else values.to_python(*resolved)
+    return None
 
 
 def _column(text: str, pos: int) -> int:
@@ -677,9 +725,9 @@ class _Builder:
         if frame.is_flow:
             ctx = _FLOW
         elif frame.is_map:
-            ctx = frame.key_col + 2
+            ctx = frame.key_col * 2
         else:
-            ctx = frame.indent + 2
+            ctx = frame.indent * 2 + 1
         node = Scalar(kind, canon, start, end, self._next_ordinal(), ctx)
         if event.anchor:
             self.anchors[event.anchor] = node

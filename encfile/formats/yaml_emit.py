@@ -73,17 +73,32 @@ def double_quoted(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _literal(s: str, indent: int, nl: str) -> str | None:
-    """``s`` as a literal block scalar (header + lines), or None if it cannot be one."""
-    if s.endswith("\n\n") or not _printable(s.replace("\t", "").replace("\n", "")) or "\r" in s:
+def _literal(s: str, indent: int, nl: str, *, base: int = -1, keep_ok: bool = False) -> str | None:
+    """``s`` as a literal block scalar (header + lines), or None if it cannot be one.
+
+    ``indent`` is the content column, ``base`` the parent's (for an indentation
+    indicator when the text starts with spaces). A value ending in several line
+    breaks needs ``|+``, which is safe only if no blank line follows (``keep_ok``).
+    """
+    if not _printable(s.replace("\t", "").replace("\n", "")) or "\r" in s:
         return None
-    chomp = "" if s.endswith("\n") else "-"
-    body = s[:-1] if chomp == "" else s
+    trailing = len(s) - len(s.rstrip("\n"))
+    if trailing == 0:
+        chomp, body = "-", s
+    elif trailing == 1 or keep_ok:
+        chomp, body = ("" if trailing == 1 else "+"), s[:-1]
+    else:
+        return None
     lines = body.split("\n")
-    if not lines[0] or lines[0][0] in " \t":
+    if not any(line.strip(" ") for line in lines):
         return None
+    indicator = ""
+    if not lines[0].strip(" ") or lines[0][0] == " ":
+        if not 1 <= indent - base <= 9:
+            return None
+        indicator = str(indent - base)
     pad = " " * indent
-    return "|" + chomp + "".join(nl + (pad + line if line else "") for line in lines)
+    return "|" + indicator + chomp + "".join(nl + (pad + line if line else "") for line in lines)
 
 
 def quote_string(s: str, flow: bool) -> str:
@@ -96,11 +111,13 @@ def quote_string(s: str, flow: bool) -> str:
 
 
 def render_scalar(kind: str | None, text: str, *, flow: bool = False, indent: int = 2,
-                  eol: bool = True, nl: str = "\n") -> str:
+                  base: int = -1, eol: bool = True, keep_ok: bool = False,
+                  nl: str = "\n") -> str:
     """The default rendering of a typed value at a given place in a document.
 
     ``flow``: inside a flow collection; ``indent``: the column block content
-    would start at; ``eol``: nothing but a line break follows on the line.
+    would start at (``base``: the parent's column); ``eol``: nothing but a line
+    break follows on the line; ``keep_ok``: the next line is not blank.
     """
     if kind is None:
         return "null"
@@ -109,7 +126,7 @@ def render_scalar(kind: str | None, text: str, *, flow: bool = False, indent: in
             data = binascii.b2a_base64(values.to_bytes(text), newline=False).decode()
             return "!!binary " + data
         if "\n" in text and not flow and eol:
-            literal = _literal(text, indent, nl)
+            literal = _literal(text, indent, nl, base=base, keep_ok=keep_ok)
             if literal is not None:
                 return literal
         return quote_string(text, flow)

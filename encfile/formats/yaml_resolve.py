@@ -126,6 +126,10 @@ def resolve_plain(text: str, *, timestamps: bool = True) -> tuple[str, str] | No
             plain = text.replace("_", "")
             as_int = _go_int(plain)
             if as_int is not None:
+                if as_int > values.INT64_MAX:
+                    # go-yaml makes this a uint64, which sops cannot handle; a float is the
+                    # closest type sops reads (encfile keeps the exact text as layout).
+                    return "float", values.format_float_f(float(as_int))
                 return "int", str(as_int)
             if _YAML_FLOAT.match(plain):
                 result = _float(plain)
@@ -168,3 +172,11 @@ def _binary(value: str) -> str:
     if not _B64.match(data):
         raise ValueError("!!binary value contains invalid base64 data")
     return values.from_bytes(binascii.a2b_base64(data))
+
+
+def exact_int(value: str) -> int | None:
+    """A plain scalar's integer value when it is beyond int64 (kept exact for Python)."""
+    if not value or value[0] not in _HINT_NUM:
+        return None
+    as_int = _go_int(value.replace("_", ""))
+    return as_int if as_int is not None and as_int > values.INT64_MAX else None
