@@ -247,6 +247,78 @@ def cmd_keygen(output: str | None) -> None:
             sys.stderr.write(f"Public key: {identity.public}\n")
 
 
+_RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
+                 "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex")
+
+
+def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
+    """Run ``encrypt`` or ``decrypt`` with parsed options (from typer or the fast parser)."""
+    get = opts.get
+    _Out.verbose, _Out.quiet = bool(get("verbose")), bool(get("quiet"))
+    if name == "encrypt":
+        rules = {k: get(k) for k in _RULE_OPTIONS}
+        rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
+        cmd_encrypt(files, bool(get("in_place")), get("output"), get("age"), get("input_type"),
+                    get("output_type"), rules, 0)
+    else:
+        cmd_decrypt(files, bool(get("in_place")), get("output"), get("extract"),
+                    get("input_type"), get("output_type"), bool(get("ignore_mac")))
+
+
+# The options of the two hot commands, for the fast parser: name -> (dest, takes a value).
+# typer defines the same options below (a test checks that the two agree); the fast path
+# spares ``encfile -d`` typer's import time, which alone is longer than a small decryption.
+_COMMON_OPTIONS = {
+    "-i": ("in_place", False), "--in-place": ("in_place", False),
+    "-o": ("output", True), "--output": ("output", True),
+    "--input-type": ("input_type", True), "--output-type": ("output_type", True),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+    "-q": ("quiet", False), "--quiet": ("quiet", False),
+}
+FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
+    "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
+                "--ignore-mac": ("ignore_mac", False)},
+    "encrypt": {**_COMMON_OPTIONS, "-a": ("age", True), "--age": ("age", True),
+                "--mac-only-encrypted": ("mac_only_encrypted", False),
+                **{"--" + o.replace("_", "-"): (o, True) for o in _RULE_OPTIONS}},
+}
+
+
+def fast_parse(args: Sequence[str]) -> tuple[str, dict[str, Any], list[str]] | None:
+    """Parse a plain ``encrypt``/``decrypt`` call without typer; None if anything is unusual."""
+    if not args or args[0] not in FAST_OPTIONS:
+        return None
+    table = FAST_OPTIONS[args[0]]
+    opts: dict[str, Any] = {}
+    files: list[str] = []
+    rest = iter(args[1:])
+    only_files = False
+    for arg in rest:
+        if only_files or arg == "-" or not arg.startswith("-"):
+            files.append(arg)
+            continue
+        if arg == "--":
+            only_files = True
+            continue
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        spec = table.get(name)
+        if spec is None:
+            return None  # --help, typos, combined short flags: typer answers those
+        dest, takes_value = spec
+        if takes_value:
+            if not eq:
+                nxt = next(rest, None)
+                if nxt is None:
+                    return None
+                value = nxt
+            opts[dest] = value
+        elif eq:
+            return None
+        else:
+            opts[dest] = True
+    return args[0], opts, files
+
+
 # -- typer wiring ------------------------------------------------------------------------------------
 
 def _build_app() -> Any:
@@ -314,14 +386,7 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
     ) -> None:
         """Encrypt a file's values (the same as 'encfile -e FILE')."""
-        _Out.verbose, _Out.quiet = verbose, quiet
-        cmd_encrypt(files or [], in_place, output, age, input_type, output_type, {
-            "unencrypted_suffix": unencrypted_suffix, "encrypted_suffix": encrypted_suffix,
-            "unencrypted_regex": unencrypted_regex, "encrypted_regex": encrypted_regex,
-            "unencrypted_comment_regex": unencrypted_comment_regex,
-            "encrypted_comment_regex": encrypted_comment_regex,
-            "mac_only_encrypted": mac_only_encrypted,
-        }, 0)
+        run_command("encrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
 
     @app.command("decrypt", epilog="Example: encfile -d secrets.enc.yaml | kubectl apply -f -")
     def decrypt_command(
@@ -340,8 +405,7 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
     ) -> None:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
-        _Out.verbose, _Out.quiet = verbose, quiet
-        cmd_decrypt(files or [], in_place, output, extract, input_type, output_type, ignore_mac)
+        run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
 
     @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
     def keygen_command(
@@ -362,10 +426,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.showwarning = _show_warning
     try:
         args = normalize_argv(args)
-        import typer.main
+        fast = None if os.environ.get("ENCFILE_NO_FAST_CLI") else fast_parse(args)
+        if fast is not None:
+            run_command(*fast)
+        else:
+            import typer.main
 
-        command = typer.main.get_command(_build_app())
-        command.main(args=args, prog_name="encfile", standalone_mode=False)
+            command = typer.main.get_command(_build_app())
+            command.main(args=args, prog_name="encfile", standalone_mode=False)
     except errors.EncfileError as err:
         _fail(err)
     except _Conflict as err:

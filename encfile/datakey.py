@@ -71,8 +71,8 @@ def recover(metadata: Metadata, keyring: KeyRing, label: str) -> bytes:
     hints.extend(f"tried {t}" for t in keyring.tried)
     if not keyring.tried:
         hints.append("no identity source was available")
-    hints.append("set SOPS_AGE_KEY_FILE (or ENCFILE_AGE_KEY_FILE) to a file holding one of "
-                 "the matching AGE-SECRET-KEY-1… lines")
+    hints.append("point SOPS_AGE_KEY_FILE (or ENCFILE_AGE_KEY_FILE) at the key file of one "
+                 "of these recipients")
     raise NoIdentityError(
         f"failed to decrypt {label}: {what}",
         recipients=recipients, sources=keyring.tried, hints=hints,

@@ -330,10 +330,13 @@ def _render_plain(node: Scalar, kind: str | None, plain: str, text: str, nl: str
     else:  # a map value: the next multiple of the file's indent step after the key
         step = step or 4
         indent = (base // step + 1) * step
-    eol = not flow and _line_rest_blank(text, node.end)
+    # Only multi-line text needs to know what follows it (for a literal block).
+    eol = keep_ok = False
+    if kind == "str" and "\n" in plain and not flow:
+        eol = _line_rest_blank(text, node.end)
+        keep_ok = eol and _next_line_filled(text, node.end)
     return yaml_emit.render_scalar(
-        kind, plain, flow=flow, indent=indent, base=base, nl=nl, eol=eol,
-        keep_ok=eol and _next_line_filled(text, node.end),
+        kind, plain, flow=flow, indent=indent, base=base, nl=nl, eol=eol, keep_ok=keep_ok,
     )
 
 
@@ -499,11 +502,12 @@ class _Builder:
         text = self.text
         line_start = text.rfind("\n", 0, pos) + 1
         inline = bool(text[line_start:pos].strip(" \t"))
-        if inline and self.line_item is not None and self.line_item[0] == line_start:
+        item = self.line_item
+        if inline and item is not None and line_start <= item[0] < pos:
             # A line comment belongs before the item it follows (as go-yaml/sops see it).
-            _, container, index = self.line_item
+            _, container, index = item
             container.insert(index, comment)
-            self.line_item = (line_start, container, index + 1)
+            self.line_item = (item[0], container, index + 1)
             return
         self.pending.append(_Pending(comment, pos - line_start, tuple(self.stack)))
 
@@ -592,9 +596,8 @@ class _Builder:
         if frame is not None:
             if frame.is_map and frame.key is None:
                 col = event.start_mark.column
-                before = self.text[self.text.rfind("\n", 0, start) + 1:start].rstrip(" \t")
-                if before.endswith("?") and not frame.is_flow:
-                    col = len(before) - 1  # an explicit key: the map starts at the '?'
+                if start >= 2 and self.text[start - 2] == "?" and not frame.is_flow:
+                    col -= 2  # an explicit key ('? key'): the map starts at the '?'
                 if frame.indent < 0:
                     frame.indent = col
                     self._note_step(frame)
@@ -617,11 +620,10 @@ class _Builder:
             self._collection(event, name == "MappingStartEvent", frame, start, end)
 
     def item_start(self, frame: _Frame, col: int) -> None:
-        """A key (maps) or an item (lists) begins: settle comments, note the line."""
+        """A key (maps) or an item (lists) begins: settle comments, note where."""
         if self.pending:
             self.flush_pending(col, frame)
-        line_start = self.text.rfind("\n", 0, self.cur_start) + 1
-        self.line_item = (line_start, frame.node, len(frame.node))
+        self.line_item = (self.cur_start, frame.node, len(frame.node))
 
     def _note_step(self, frame: _Frame) -> None:
         doc = self.docs[-1]

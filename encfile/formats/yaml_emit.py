@@ -41,8 +41,16 @@ def reads_as_other_type(s: str) -> bool:
     return resolved is None or resolved != ("str", s) or s in _YAML11_BOOLS or bool(_BASE60.match(s))
 
 
+# A common shape that is always a plain string, unless it is one of a few special words.
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/-]*\Z")
+_SPECIAL_WORDS = frozenset(_YAML11_BOOLS | {
+    "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"})
+
+
 def plain_ok(s: str, flow: bool) -> bool:
     """Can ``s`` be written as a plain scalar (in flow context if ``flow``)?"""
+    if _SIMPLE.match(s):
+        return s not in _SPECIAL_WORDS
     if not s or s != s.strip(" \t") or "\n" in s or "\r" in s or "\t" in s:
         return False
     if not _printable(s) or ": " in s or " #" in s or s.endswith(":"):

@@ -1,0 +1,88 @@
+"""Shared fixtures: the committed test keys, a clean environment, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTDATA = ROOT / "testdata"
+PLAIN = TESTDATA / "plain"
+SOPS_VECTORS = TESTDATA / "sops"
+KEY_FILE = TESTDATA / "keys" / "test-key.txt"
+OTHER_KEY_FILE = TESTDATA / "keys" / "other-key.txt"
+SHARED = ROOT.parent / "shared"
+# CI sets this so that a missing oracle fails the run instead of skipping tests.
+REQUIRE_ORACLES = os.environ.get("ENCFILE_REQUIRE_ORACLES") == "1"
+
+
+def _key_parts(path: Path) -> tuple[str, str]:
+    text = path.read_text()
+    public = text.split("# public key: ")[1].split()[0]
+    secret = next(line for line in text.splitlines() if line.startswith("AGE-SECRET-KEY-"))
+    return public, secret
+
+
+TEST_PUBLIC, TEST_SECRET = _key_parts(KEY_FILE)
+OTHER_PUBLIC, OTHER_SECRET = _key_parts(OTHER_KEY_FILE)
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """An environment with no identity sources but the ones a test passes in."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SOPS_", "ENCFILE_")) and k not in ("XDG_CONFIG_HOME",)}
+    env["HOME"] = str(home)
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    """A clean environment whose only identity is the committed test key."""
+    return clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE))
+
+
+def run_encfile(*args: str, env: dict[str, str], input: bytes | None = None,
+                cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI the way a user does: a separate process."""
+    return subprocess.run([sys.executable, "-m", "encfile", *args], input=input,
+                          capture_output=True, env=env, cwd=cwd, timeout=120)
+
+
+def _oracle(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if REQUIRE_ORACLES:
+            pytest.fail(f"the {name} binary is required (ENCFILE_REQUIRE_ORACLES=1)")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sops_bin() -> str:
+    return _oracle("sops")
+
+
+@pytest.fixture(scope="session")
+def age_bin() -> str:
+    return _oracle("age")
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared (the team corpus) is not present")
+    return SHARED
