@@ -221,12 +221,22 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
 
 
 def _join_stream(texts: list[str]) -> str:
-    """Several decrypted YAML files as one stream: '---' between documents."""
+    """Several decrypted YAML files as one stream: '---' between documents.
+
+    A BOM may only start the stream, and a file that opens with a directive
+    (``%YAML``) needs the previous document closed with '...' instead.
+    """
     out = texts[0]
     for text in texts[1:]:
+        text = text.removeprefix("\ufeff")
         if out and not out.endswith("\n"):
             out += "\n"
-        out += text if text.lstrip("\ufeff").startswith("---") else "---\n" + text
+        if text.startswith("%"):
+            out += "...\n" + text
+        elif text.startswith("---"):
+            out += text
+        else:
+            out += "---\n" + text
     return out
 
 
@@ -422,7 +432,7 @@ def _build_app() -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``encfile`` command."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
     warnings.showwarning = _show_warning
     try:
         args = normalize_argv(args)

@@ -164,10 +164,17 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     if not parsed.metadata_consistent():
         raise TamperedValueError(f"{label}: its documents carry different sops metadata")
     metadata = Metadata.from_dict(raw)
+    # A file encfile wrote is held to encfile's rules: every comment sealed, a layout,
+    # nothing outside the structure encfile writes. (A file stripped of its encfile_*
+    # fields reads as a sops file: sops's guarantees, which cover values, not comments.)
+    strict = metadata.encfile_version is not None
+    if strict:
+        problem = parsed.structure_problem()
+        if problem:
+            raise TamperedValueError(f"{label}: {problem}")
     key = datakey.recover(metadata, keyring or KeyRing(), label)
     cipher = crypto.Cipher(key)
     rules = metadata.rules
-    strict = metadata.encfile_version is not None  # written by encfile: comments must be sealed
     mac = _new_hash(rules)
     mac_all = not rules.mac_only_encrypted
     comments: list[str] = []

@@ -82,6 +82,7 @@ class YamlDoc:
     meta_raw: Any = None
     meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
     wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
+    meta_tail: tuple[int, int] | None = None  # between the `sops` block and the root's end
 
 
 @dataclass
@@ -122,6 +123,19 @@ class ParsedYaml:
         """Every document that carries a ``sops`` block carries the same one."""
         blocks = [d.meta_raw for d in self.docs if d.meta_span is not None]
         return all(b == blocks[0] for b in blocks)
+
+    def structure_problem(self) -> str | None:
+        """What is wrong with a file that claims encfile wrote it, or None.
+
+        encfile gives every document a `sops` block and puts it last in the
+        document's root map, so nothing may follow it there.
+        """
+        for index, doc in enumerate(self.docs):
+            if doc.meta_span is None:
+                return f"document {index + 1} has no sops metadata"
+            if doc.meta_tail is not None and doc.meta_tail[0] != doc.meta_tail[1]:
+                return "text follows the sops metadata"
+        return None
 
     # -- encrypting ------------------------------------------------------------------------
 
@@ -215,6 +229,8 @@ class ParsedYaml:
                 splices.append((doc.directive[0], doc.directive[1], directives[str(index)]))
             if doc.meta_span is not None:
                 start, end = doc.meta_span
+                if doc.meta_tail is not None and not text[doc.meta_tail[0]:doc.meta_tail[1]].strip():
+                    end = doc.meta_tail[1]  # blank lines left after the block go with it
                 if doc.flow_root:
                     splices.append((start, end, ""))
                 else:
@@ -844,6 +860,8 @@ class _Builder:
             return
         doc.root_col = max(finished.indent, 0)
         doc.insert_at = finished.last_end if finished.is_flow else start
+        if doc.meta_span is not None and not finished.is_flow and doc.meta_span[1] <= start:
+            doc.meta_tail = (doc.meta_span[1], start)
 
 
 _YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+[^ \t\r\n#]+")
