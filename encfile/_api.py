@@ -107,7 +107,7 @@ def encrypt(
     recipients: str | Sequence[str] | None = None,
     key_groups: Sequence[Sequence[str]] | None = None,
     shamir_threshold: int = 0,
-    format: str = "yaml",  # noqa: A002 - the natural name, as in sops's --input-type
+    format: str = "yaml",
     rules: Rules | None = None,
     now: _dt.datetime | None = None,
 ) -> str:
@@ -123,7 +123,7 @@ def encrypt(
                         rules=rules, shamir_threshold=shamir_threshold, now=now)
 
 
-def open_encrypted(text: str, *, format: str = "yaml", identities: Identities = None,  # noqa: A002
+def open_encrypted(text: str, *, format: str = "yaml", identities: Identities = None,
                    ignore_mac: bool = False, label: str = "input") -> Opened:
     """Decrypt and authenticate; the result renders text (``.text()``) or data (``.data()``)."""
     from .document import open_text
@@ -132,7 +132,7 @@ def open_encrypted(text: str, *, format: str = "yaml", identities: Identities = 
                      ignore_mac=ignore_mac)
 
 
-def decrypt(text: str, *, format: str = "yaml", identities: Identities = None,  # noqa: A002
+def decrypt(text: str, *, format: str = "yaml", identities: Identities = None,
             ignore_mac: bool = False) -> str:
     """Decrypt a sops-format document; formatting, comments and layout are preserved."""
     return open_encrypted(text, format=format, identities=identities,
@@ -145,12 +145,12 @@ def _single(docs: list[Any], label: str) -> Any:
     return docs[0]
 
 
-def loads(text: str, *, format: str = "yaml", identities: Identities = None) -> Any:  # noqa: A002
+def loads(text: str, *, format: str = "yaml", identities: Identities = None) -> Any:
     """Decrypt a sops-format document to Python data (a dict for a mapping)."""
     return _single(open_encrypted(text, format=format, identities=identities).data(), "input")
 
 
-def load(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+def load(path: str | os.PathLike[str], *, format: str | None = None,
          identities: Identities = None) -> Any:
     """Decrypt a file to Python data; the format comes from the extension by default."""
     label = f"'{os.fspath(path)}'"
@@ -159,7 +159,7 @@ def load(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A0
     return _single(opened.data(), label)
 
 
-def load_all(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+def load_all(path: str | os.PathLike[str], *, format: str | None = None,
              identities: Identities = None) -> list[Any]:
     """Decrypt a (multi-document) file to a list with one item per document."""
     opened = open_encrypted(read_file(path), format=_format_of(path, format),
@@ -167,7 +167,7 @@ def load_all(path: str | os.PathLike[str], *, format: str | None = None,  # noqa
     return opened.data()
 
 
-def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,  # noqa: A002
+def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,
                  identities: Identities = None, ignore_mac: bool = False) -> str:
     """Decrypt a file to its plaintext (never written anywhere by encfile)."""
     return open_encrypted(read_file(path), format=_format_of(path, format),
@@ -177,7 +177,7 @@ def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,  # 
 
 def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str] | None = None,
                  key_groups: Sequence[Sequence[str]] | None = None, shamir_threshold: int = 0,
-                 format: str | None = None, rules: Rules | None = None,  # noqa: A002
+                 format: str | None = None, rules: Rules | None = None,
                  now: _dt.datetime | None = None) -> str:
     """Encrypt a file's values; return the encrypted text (the file is not changed)."""
     from .document import encrypt_text

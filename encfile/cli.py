@@ -157,8 +157,8 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="encrypting")
         _check_output_type(fmt, output_type)
-        from .document import encrypt_text
         from .age import split_recipients
+        from .document import encrypt_text
 
         result = encrypt_text(text, fmt=fmt, recipients=[split_recipients(recipients)],
                               rules=rule_set, shamir_threshold=shamir_threshold, label=label)

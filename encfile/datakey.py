@@ -23,7 +23,7 @@ def wrap_groups(key: bytes, groups: Sequence[Sequence[str]], threshold: int = 0)
         secrets = shamir.split(key, len(groups), threshold or len(groups), crypto._random)
     return [
         KeyGroup(age=[AgeKey(r, age.wrap(secret, r)) for r in recipients])
-        for recipients, secret in zip(groups, secrets)
+        for recipients, secret in zip(groups, secrets, strict=True)
     ]
 
 

@@ -32,6 +32,7 @@ def parse_path(spec: str) -> list[str | int]:
 
 
 def select(data: Any, path: list[str | int]) -> Any:
+    """The part of ``data`` that ``path`` names; PathNotFoundError if it is not there."""
     node = data
     for step in path:
         if isinstance(step, str) and isinstance(node, dict) and step in node:

@@ -15,6 +15,7 @@ metadata keys, and drops them when it rewrites a file):
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,9 +186,6 @@ def normalize_lastmodified(text: str) -> str:
     return base + zone
 
 
-def format_lastmodified(when: Any) -> str:
+def format_lastmodified(when: _dt.datetime) -> str:
     """A datetime as sops writes ``lastmodified``: UTC, whole seconds, ``Z``."""
-    import datetime as _dt
-
-    utc = when.astimezone(_dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

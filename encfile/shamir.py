@@ -45,7 +45,7 @@ def split(secret: bytes, parts: int, threshold: int, random: Callable[[int], byt
     shares = []
     for x in range(1, parts + 1):
         out = bytearray()
-        for byte, coeffs in zip(secret, coefficients):
+        for byte, coeffs in zip(secret, coefficients, strict=True):
             y = 0
             for c in reversed(coeffs):  # Horner: ((c_k x + ...) x + c_1) x + secret
                 y = _mul(y ^ c, x)
@@ -72,7 +72,7 @@ def combine(shares: Sequence[bytes]) -> bytes:
     out = bytearray()
     for i in range(len(shares[0]) - 1):
         acc = 0
-        for share, w in zip(shares, weights):
+        for share, w in zip(shares, weights, strict=True):
             acc ^= _mul(share[i], w)
         out.append(acc)
     return bytes(out)

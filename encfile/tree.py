@@ -16,7 +16,7 @@ crypto. The tree knows no crypto.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 from .rules import Rules
 
@@ -96,7 +96,7 @@ class Alias:
         self.ctx: Any = None
 
 
-Node = Union[Scalar, Branch, Seq, Alias]
+Node = Scalar | Branch | Seq | Alias
 ValueVisitor = Callable[[Scalar, str, bool], None]
 CommentVisitor = Callable[[Comment, str, bool], None]
 

@@ -54,7 +54,7 @@ def _digits(x: float) -> tuple[str, int]:
     ``abs(x) == 0.d1d2...dn * 10**dp``. Python's ``repr`` and Go's shortest
     formatting both produce the shortest digit string that round-trips.
     """
-    sign, digit_tuple, exponent = Decimal(repr(abs(x))).as_tuple()
+    _sign, digit_tuple, exponent = Decimal(repr(abs(x))).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0")
     assert isinstance(exponent, int)
     stripped = len(digit_tuple) - len(digits)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import KEY_FILE, PLAIN, TEST_PUBLIC, TEST_SECRET, clean_env
 
 import encfile
-from conftest import KEY_FILE, PLAIN, TEST_PUBLIC, TEST_SECRET, clean_env
 
 
 def test_all_names_exist() -> None:

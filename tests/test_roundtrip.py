@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import PLAIN, TEST_PUBLIC, TEST_SECRET
 
 import encfile
-from conftest import PLAIN, TEST_PUBLIC, TEST_SECRET
 
 SAMPLES = sorted(PLAIN.glob("*.yaml"))
 NOW = dt.datetime(2026, 11, 28, 12, 0, 0, tzinfo=dt.timezone.utc)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import OTHER_SECRET, SOPS_VECTORS, TEST_SECRET
 
 import encfile
-from conftest import OTHER_SECRET, SOPS_VECTORS, TEST_SECRET
 
 VECTORS = sorted(SOPS_VECTORS.glob("*.enc.yaml"))
 IDS = [p.name for p in VECTORS]

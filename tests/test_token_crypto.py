@@ -7,11 +7,10 @@ import hashlib
 import json
 
 import pytest
+from conftest import SHARED
 
 from encfile import crypto, token
 from encfile.crypto import AuthenticationFailed, Cipher
-
-from conftest import SHARED
 
 # The worked example of the sops spec (ex/small.enc.yaml, made by sops 3.11.0): its data
 # key, lastmodified, and tokens with the AAD and plaintext sops used for each.

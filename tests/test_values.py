@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from encfile import values
 from encfile.formats.yaml_resolve import TagMismatch, resolve, resolve_plain
 
+
 # Go strconv.FormatFloat(x, 'f', -1, 64), as listed in the sops spec (section 2.3).
 @pytest.mark.parametrize(("x", "f"), [
     (1.5, "1.5"), (1000.0, "1000"), (3.0, "3"), (1e-7, "0.0000001"),

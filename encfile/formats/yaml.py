@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +53,17 @@ _FLOW = -1
 
 
 class _Frame:
-    __slots__ = ("indent", "is_map", "key", "key_col", "keys", "last_end", "node", "is_flow",
-                 "is_meta")
+    __slots__ = (
+        "indent",
+        "is_flow",
+        "is_map",
+        "is_meta",
+        "key",
+        "key_col",
+        "keys",
+        "last_end",
+        "node",
+    )
 
     def __init__(self, node: Branch | Seq, is_map: bool, is_flow: bool, is_meta: bool) -> None:
         self.node = node
@@ -83,6 +91,8 @@ class YamlDoc:
     meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
     wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
     meta_tail: tuple[int, int] | None = None  # between the `sops` block and the root's end
+    flow_prefix: str = ""  # a flow root map: what goes before the `"sops": {…}` entry
+    meta_flow_start = 0  # a flow root map (sops-made): end of the item before `sops`
 
 
 @dataclass
@@ -90,6 +100,7 @@ class _Pending:
     comment: Comment
     col: int
     snapshot: tuple[_Frame, ...]
+    direct: bool  # no blank line between the previous item and this comment
 
 
 @dataclass
@@ -103,6 +114,8 @@ class ParsedYaml:
     node_count: int = 0
     # Empty block scalars ('key: |' with no content) are written as "" when encrypting.
     empty_blocks: list[Scalar] = field(default_factory=list)
+    # Line comments after an alias: they live in the alias's copy (see _Builder.add_comment).
+    alias_comments: list[Comment] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)  # from an opened layout
 
     # -- what the document layer uses ------------------------------------------------------
@@ -168,6 +181,9 @@ class ParsedYaml:
         wrapped = {str(i): d.wrap[1] for i, d in enumerate(self.docs) if d.wrap}
         if wrapped:
             out["wrapped"] = wrapped
+        flow = {str(i): d.flow_prefix for i, d in enumerate(self.docs) if d.flow_root}
+        if flow:
+            out["flow_roots"] = flow
         if self.docs and not self._ends_with_newline_at(self.docs[-1].insert_at):
             out["no_final_newline"] = True
         if self.bom:
@@ -179,8 +195,9 @@ class ParsedYaml:
 
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
         """The encrypted text: tokens spliced in, one ``sops`` block per document."""
-        text, nl = self.text, self.nl
+        text = self.text
         splices: list[tuple[int, int, str]] = [(n.start, n.end, '""') for n in self.empty_blocks]
+        splices += [(c.start + 1, c.end, c.out) for c in self.alias_comments if c.out is not None]
         for index, doc in enumerate(self.docs):
             if doc.directive:
                 splices.append((doc.directive[0], doc.directive[1], YAML_11))
@@ -202,9 +219,7 @@ class ParsedYaml:
     def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any], *, last: bool) -> str:
         nl = self.nl
         if doc.flow_root:
-            body = json.dumps({"sops": metadata}, ensure_ascii=False)[1:-1]
-            has_items = any(not isinstance(item, Comment) for item in doc.root)
-            return ", " + body if has_items else body
+            return doc.flow_prefix + json.dumps({"sops": metadata}, ensure_ascii=False)[1:-1]
         block = yaml_emit.emit_block({"sops": metadata}, doc.root_col, doc.step or 4, nl)
         if not self._ends_with_newline_at(doc.insert_at):
             block = nl + block
@@ -232,20 +247,26 @@ class ParsedYaml:
                 if doc.meta_tail is not None and not text[doc.meta_tail[0]:doc.meta_tail[1]].strip():
                     end = doc.meta_tail[1]  # blank lines left after the block go with it
                 if doc.flow_root:
-                    splices.append((start, end, ""))
+                    prefix = layout.get("flow_roots", {}).get(str(index))
+                    if prefix is not None:
+                        if not text.startswith(prefix, start - len(prefix)):
+                            raise InputError("the sops entry of a flow mapping moved")
+                        splices.append((start - len(prefix), end, ""))
+                    else:
+                        splices.append((doc.meta_flow_start, end, ""))
                 else:
                     if (index == len(self.docs) - 1 and layout.get("no_final_newline")
                             and text[:start].endswith(nl)):
                         start -= len(nl)
                     splices.append((start, end, ""))
-            skip_until = -1
+            skip = (-1, -1)  # the text of an alias copy being put back: nothing inside it
             for node in _nodes(doc.root):
-                if node.start < skip_until and not isinstance(node, Comment):
+                if skip[0] <= node.start < skip[1]:
                     continue
                 ordinal = getattr(node, "ordinal", -1)
                 if aliases and str(ordinal) in aliases:
                     splices.append((node.start, node.end, aliases[str(ordinal)]))
-                    skip_until = node.end
+                    skip = (node.start, node.end)
                 elif isinstance(node, Scalar):
                     rendered = overrides.get(str(ordinal)) if overrides else None
                     if rendered is None and node.out is not None:
@@ -254,8 +275,6 @@ class ParsedYaml:
                     if rendered is not None:
                         splices.append((node.start, node.end, rendered))
                 elif isinstance(node, Comment) and node.out is not None:
-                    if node.start < skip_until:
-                        continue
                     if node.ctx == "item":  # a sops list-item comment: '- ENC[...]'
                         splices.append((node.start, node.end, "#" + node.out))
                     else:
@@ -375,12 +394,24 @@ def _flow_copy(node: Node) -> str:
             return f'"{node.out}"'
         if node.kind == "str":
             return yaml_emit.render_flow_string(node.text)
+        if node.kind == "time":
+            return "!!timestamp " + yaml_emit.render_flow_string(node.text)
         return yaml_emit.render_scalar(node.kind, node.text, flow=True)
     if isinstance(node, Branch):
         items = [f"{yaml_emit.render_flow_string(k)}: {_flow_copy(v)}"
                  for k, v in (i for i in node if not isinstance(i, Comment))]
         return "{" + ", ".join(items) + "}"
     return "[" + ", ".join(_flow_copy(v) for v in node if not isinstance(v, Comment)) + "]"
+
+
+def _last_item_slot(node: Node) -> tuple[Branch | Seq, int] | None:
+    """Where a line comment after ``node``'s one-line flow copy lands: before its last item."""
+    slot = None
+    while isinstance(node, (Branch, Seq)) and node:
+        slot = (node, len(node) - 1)
+        last = node[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return slot
 
 
 def _copy(node: Node, budget: list[int]) -> Node:
@@ -419,29 +450,22 @@ def _to_python(node: Node, overrides: dict[str, str]) -> Any:
     if isinstance(node, Alias):
         return _to_python(node.target, overrides)
     if isinstance(node, Scalar):
-        source = overrides.get(str(node.ordinal)) if overrides else None
-        if source is not None:
-            return _source_value(source)
-        if node.out is not None:
-            return values.to_python(*node.out)
-        return values.to_python(node.kind, node.text)
+        kind, text = node.out if node.out is not None else (node.kind, node.text)
+        if kind == "float" and overrides:
+            # An integer beyond int64 travels as a float for sops; its exact text is layout.
+            big = exact_int(overrides.get(str(node.ordinal), ""))
+            if big is not None:
+                return big
+        return values.to_python(kind, text)
     if isinstance(node, Branch):
         return {k: _to_python(v, overrides)
                 for k, v in (i for i in node if not isinstance(i, Comment))}
     return [_to_python(v, overrides) for v in node if not isinstance(v, Comment)]
 
 
-def _source_value(source: str) -> Any:
-    """The value of a scalar's exact source text (e.g. a big int kept as layout)."""
-    for event in events(source):
-        if event.__class__.__name__ == "ScalarEvent":
-            tag = short_tag(event.tag)
-            resolved = resolve(event.value, tag, not event.style)
-            big = exact_int(event.value) if not event.style and tag is None else None
-            if big is not None:
-                return big
-            return None if resolved is None else values.to_python(*resolved)
-    return None
+def _strip_comments(text: str) -> str:
+    """``text`` without its ``#`` comments (for the gap before a flow map's '}')."""
+    return "".join(_COMMENT_TAIL.sub("", line) for line in text.splitlines(keepends=True))
 
 
 def _column(text: str, pos: int) -> int:
@@ -494,6 +518,11 @@ class _Builder:
         self.meta_start = 0
         self.meta_prev_end = 0
         self.root_frame: _Frame | None = None
+        self.gap_start = 0  # where the run of pending comments' gap began
+        self.prior_is_value = False  # the last token was a key's ':' (its value not begun)
+        self.content_end = 0  # end of the last node's text (block scalars trimmed)
+        self.last_alias: Alias | None = None
+        self.alias_comments: list[Comment] = []
         self.empty_blocks: list[Scalar] = []
 
     # -- comments ------------------------------------------------------------------------
@@ -502,6 +531,8 @@ class _Builder:
         """Find comments between two events: a '#' at a line start or after a blank."""
         text = self.text
         pos = text.find("#", start, end)
+        if not self.pending:
+            self.gap_start = min(start, self.content_end)
         while pos >= 0:
             if pos == 0 or text[pos - 1] in " \t\n\r":
                 eol = text.find("\n", pos, end)
@@ -521,37 +552,122 @@ class _Builder:
         item = self.line_item
         if inline and item is not None and line_start <= item[0] < pos:
             # A line comment belongs before the item it follows (as go-yaml/sops see it).
+            alias = self.last_alias
+            if alias is not None and item[0] < alias.start < pos:
+                # The encrypted file shows a flow copy here: the comment follows its
+                # last item, so it lives in the copy (and is walked under its path).
+                slot = _last_item_slot(alias.target)
+                if slot is not None:
+                    slot[0].insert(slot[1], comment)
+                    self.alias_comments.append(comment)
+                    return
             _, container, index = item
             container.insert(index, comment)
             self.line_item = (item[0], container, index + 1)
             return
-        self.pending.append(_Pending(comment, pos - line_start, tuple(self.stack)))
+        # Does the comment follow the previous item without a blank line in between?
+        direct = _BLANK_LINE.search(text, self.gap_start, pos) is None
+        self.pending.append(_Pending(comment, pos - line_start, tuple(self.stack), direct))
 
     def flush_pending(self, item_col: int | None, frame: _Frame | None) -> None:
-        """Give pending full-line comments a container: head of the next item, or foot.
+        """Give pending full-line comments the map or list go-yaml attaches them to.
 
-        A comment at or left of the next item's column is that item's head comment
-        (it goes into the item's container); one further right is the foot comment
-        of the deepest block that was open at the comment and starts at or left of it.
+        sops decrypts a comment under the path of the node go-yaml hung it on, so
+        encfile must choose the same one. This replays go-yaml's rules (its
+        scanner's ``scan_comments`` and ``unroll_indent``, then the parser's
+        ``unfold_comments``) on what encfile knows: the comment lines, the blank
+        lines between them, the open blocks and the next item's column.
+
+        1. The lines are cut into records: at the first blank line, if the comments
+           directly follow the previous item (or are left of the innermost block);
+           and before a line that is left of the innermost block at another column
+           than the record's first line. A cut record is a *foot* record: it is
+           tied to the previous item, or (when dedented, or after an earlier cut)
+           to its own position. What remains at the end is a *head* record.
+        2. Each block the next item closes (innermost first) ends just before the
+           earliest record that starts at the block's column, else before all of
+           them; it takes, in order, the records tied to positions before its end.
+        3. The remaining records head the next item (its container).
         """
-        for p in self.pending:
-            if frame is not None and item_col is not None and p.col <= item_col:
-                frame.node.append(p.comment)
-                continue
-            target = None
-            for f in reversed(p.snapshot):
-                if f.is_flow or f.indent <= p.col:
-                    target = f
-                    break
-            if target is None and p.snapshot:
-                target = p.snapshot[0]
-            if target is not None:
-                target.node.append(p.comment)
-            elif frame is not None:
-                frame.node.append(p.comment)
+        pending = self.pending
+        snapshot = pending[0].snapshot
+        innermost = snapshot[-1] if snapshot else None
+        if innermost is not None and innermost.is_flow:
+            innermost.node.extend(p.comment for p in pending)  # flow: no indentation rules
+            pending.clear()
+            return
+        # An indentless list ('key:\n- a') has no indentation level of its own: it ends at
+        # the token that ends its parent (or at the next key), and takes comments first.
+        indentless = {id(f) for i, f in enumerate(snapshot)
+                      if not f.is_map and i and snapshot[i - 1].is_map
+                      and f.indent == snapshot[i - 1].indent}
+        blocks = [f for f in snapshot if id(f) not in indentless]
+        indent = max(blocks[-1].indent, 0) if blocks else 0
+        text = self.text
+        prior = -1  # "tied to the previous item": before every position
+        records: list[tuple[list[Comment], int, int, int]] = []  # comments, tie, start, col
+        run: list[Comment] = []
+        run_col = tie = 0
+        first_empty = pending[0].direct
+        cursor = self.gap_start
+        tie_next = prior
+
+        def cut(tied: int) -> None:
+            records.append((run[:], tied, run[0].start, run_col))
+            run.clear()
+
+        for p in [*pending, None]:
+            pos = p.comment.start if p is not None else self.cur_start
+            blank = _BLANK_LINE.search(text, cursor, pos)
+            if blank is not None and run:
+                if first_empty and ((not self.prior_is_value and pending[0].direct)
+                                    or run_col < indent):
+                    cut(run[0].start if run_col < indent else tie_next)
+                    tie_next = blank.start()
+                first_empty = False
+            elif blank is not None:
+                first_empty = False
+            col = p.col if p is not None else (item_col if item_col is not None else 0)
+            if run and col < indent and col != run_col:
+                cut(tie_next)
+                tie_next = pos
+            if p is None:
+                break
+            if not run:
+                run_col = p.col
+            run.append(p.comment)
+            cursor = p.comment.end
+        if run:
+            records.append((run[:], run[0].start, run[0].start, run_col))
+        del tie
+
+        def block_end(block: _Frame) -> int:
+            end = self.gap_start - 1
+            for _, _, rec_start, rec_col in reversed(records):  # all: go-yaml ends blocks first
+                if rec_col == block.indent:
+                    end = rec_start
+            return end
+
+        taken = 0
+        for i in range(len(snapshot) - 1, -1, -1):
+            block = snapshot[i]
+            if frame is not None and block is frame:
+                break  # the next item's own container stays open
+            if id(block) in indentless:
+                parent = snapshot[i - 1]
+                end = block_end(parent) if item_col is None or parent.indent > item_col \
+                    else self.gap_start - 1
+            elif item_col is None or block.indent > item_col:
+                end = block_end(block)
             else:
-                self.docs[-1].root.append(p.comment)
-        self.pending.clear()
+                break
+            while taken < len(records) and records[taken][1] <= end:
+                block.node.extend(records[taken][0])
+                taken += 1
+        home = frame.node if frame is not None else self.docs[-1].root
+        for comments, _, _, _ in records[taken:]:
+            home.extend(comments)
+        pending.clear()
 
     # -- driving -------------------------------------------------------------------------
 
@@ -574,6 +690,10 @@ class _Builder:
         start = event.start_mark.index
         end = event.end_mark.index
         self.cur_start = start
+        if name in ("ScalarEvent", "AliasEvent", "MappingStartEvent", "SequenceStartEvent"):
+            # Comments before this event follow a key's ':' only if this is its value.
+            self.prior_is_value = self.prior_is_value and bool(self.stack) and \
+                self.stack[-1].is_map and self.stack[-1].key is not None
         if name == "StreamStartEvent":
             return
         if name == "DocumentStartEvent":
@@ -612,7 +732,9 @@ class _Builder:
         if frame is not None:
             if frame.is_map and frame.key is None:
                 col = event.start_mark.column
-                if start >= 2 and self.text[start - 2] == "?" and not frame.is_flow:
+                text = self.text
+                if (start >= 2 and text[start - 2:start] == "? " and not frame.is_flow
+                        and (start == 2 or text[start - 3] in " \t\n")):
                     col -= 2  # an explicit key ('? key'): the map starts at the '?'
                 if frame.indent < 0:
                     frame.indent = col
@@ -623,7 +745,7 @@ class _Builder:
             if not frame.is_map:
                 if frame.indent < 0:
                     frame.indent = event.start_mark.column if frame.is_flow else \
-                        _column(self.text, self.text.rfind("-", 0, start + 1))
+                        _column(self.text, frame.node.start)
                     self._note_step(frame)
                 self.item_start(frame, event.start_mark.column if frame.is_flow else frame.indent)
         if len(self.stack) >= MAX_DEPTH:
@@ -676,6 +798,8 @@ class _Builder:
             raise InputError(f"mapping key {key!r} already defined (line {line})")
         frame.keys.add(key)
         frame.key = key
+        self.content_end = end
+        self.prior_is_value = not frame.is_flow
         frame.key_col = event.start_mark.column
         if event.anchor:
             self.anchors[event.anchor] = Scalar("str", key)
@@ -708,7 +832,8 @@ class _Builder:
         doc.meta_raw = _raw(node)
         text = self.text
         if doc.flow_root:
-            doc.meta_span = (self.meta_prev_end, end)
+            doc.meta_span = (self.meta_start, end)
+            doc.meta_flow_start = self.meta_prev_end
             return
         line_start = text.rfind("\n", 0, self.meta_start) + 1
         start = line_start if not text[line_start:self.meta_start].strip() else self.meta_start
@@ -725,11 +850,12 @@ class _Builder:
             if start == end and not style:
                 doc.empty = True
                 doc.insert_at = start
+                self._next_ordinal()  # the map that the `sops` block makes of it
                 return
             frame = self._wrap(event, doc, start, same_line=True)
         if style in ("|", ">"):
             end = start + len(text[start:end].rstrip(" \t\r\n"))
-        frame.last_end = end
+        frame.last_end = self.content_end = end
         if not frame.is_map and not style and tag is None and not frame.is_meta \
                 and event.value.startswith(_token.PREFIX) and event.value.endswith(",type:comment]"):
             # sops writes comments inside lists as list items: '- ENC[...,type:comment]'.
@@ -770,8 +896,9 @@ class _Builder:
                              "metadata")
         copy = _copy(target, self.budget)
         node = Alias(copy, self.text[start:end], start, end, self._next_ordinal(_size(copy)))
-        self.prev_end = end
+        self.prev_end = self.content_end = end
         frame.last_end = end
+        self.last_alias = node
         if self._place(node, frame):
             self._finish_meta(end)
 
@@ -792,6 +919,9 @@ class _Builder:
             node = Branch(start) if is_map else Seq(start)
             node.ordinal = self._next_ordinal()
             is_meta = self._place(node, frame) or frame.is_meta
+        if not flow and not is_map and self.text[start] != "-":
+            # Properties first (`&a` / `!tag`): the list itself starts at its first dash.
+            node.start = self.text.find("-", _skip_properties(self.text, start))
         new = _Frame(node, is_map, flow or (frame is not None and frame.is_flow), is_meta)
         if frame is None:
             self.root_frame = new
@@ -802,6 +932,8 @@ class _Builder:
             node.ctx = event.anchor
         self.stack.append(new)
         self.prev_end = end if flow else _skip_properties(self.text, start)
+        if flow:
+            self.content_end = end
 
     def _wrap(self, event: Any, doc: YamlDoc, start: int, *, same_line: bool) -> _Frame:
         """A top-level list or value goes under a ``data:`` key, so sops finds a mapping.
@@ -848,6 +980,8 @@ class _Builder:
             self.open_anchors.discard(node.ctx)
             node.ctx = None
         self.prev_end = end if finished.is_flow else start
+        if finished.is_flow:
+            self.content_end = end
         doc = self.docs[-1]
         if doc.wrap is not None and len(self.stack) == 1 and self.stack[0].node is doc.root:
             self.stack.pop()  # the synthetic map around a top-level list
@@ -859,11 +993,21 @@ class _Builder:
                 self._finish_meta(node.end)
             return
         doc.root_col = max(finished.indent, 0)
-        doc.insert_at = finished.last_end if finished.is_flow else start
+        doc.insert_at = start
+        if finished.is_flow:
+            # Before '}', with a comma unless the items end with one already; on a line of
+            # its own if a comment precedes the brace.
+            between = _strip_comments(self.text[finished.last_end:start])
+            has_items = any(not isinstance(item, Comment) for item in node)
+            doc.flow_prefix = ", " if has_items and "," not in between else ""
+            if "#" in self.text[finished.last_end:start] and not self.text[:start].endswith("\n"):
+                doc.flow_prefix = detect_newline(self.text) + doc.flow_prefix
         if doc.meta_span is not None and not finished.is_flow and doc.meta_span[1] <= start:
             doc.meta_tail = (doc.meta_span[1], start)
 
 
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+_COMMENT_TAIL = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*")
 _YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+[^ \t\r\n#]+")
 YAML_11 = "%YAML 1.1"  # the only version go-yaml (and so sops) accepts
 
@@ -899,4 +1043,5 @@ def parse(text: str) -> ParsedYaml:
                          hints=["an empty file cannot be encrypted (as with sops)"])
     parsed.node_count = builder.ordinal
     parsed.empty_blocks = builder.empty_blocks
+    parsed.alias_comments = builder.alias_comments
     return parsed

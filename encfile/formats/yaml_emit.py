@@ -20,7 +20,7 @@ from typing import Any
 from .. import values
 from .yaml_resolve import resolve_plain
 
-_YAML11_BOOLS = frozenset("y Y yes Yes YES n N no No NO on On ON off Off OFF".split())
+_YAML11_BOOLS = frozenset(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_INDICATORS = frozenset(",[]{}")
@@ -56,10 +56,10 @@ def plain_ok(s: str, flow: bool) -> bool:
     if not _printable(s) or ": " in s or " #" in s or s.endswith(":"):
         return False
     first = s[0]
-    if first in _INDICATORS:
-        # '-', '?' and ':' may start a plain scalar when a non-space follows.
-        if first not in "-?:" or len(s) < 2 or s[1] == " " or (flow and s[1] in _FLOW_INDICATORS):
-            return False
+    # An indicator cannot start a plain scalar, except '-', '?' and ':' before a non-space.
+    if first in _INDICATORS and (first not in "-?:" or len(s) < 2 or s[1] == " "
+                                 or (flow and s[1] in _FLOW_INDICATORS)):
+        return False
     if flow and (any(c in _FLOW_INDICATORS for c in s) or ":" in s):
         return False
     if s.startswith(("---", "...")):

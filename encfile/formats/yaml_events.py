@@ -20,7 +20,7 @@ def _load() -> Any:
     global _parser_class
     if _parser_class is None:
         try:
-            from ruamel.yaml.cyaml import CParser
+            from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
         except ImportError:  # no ruamel.yaml.clib: same events, pure Python
             _parser_class = False
         else:
