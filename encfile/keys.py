@@ -21,8 +21,6 @@ its content) in the hint of a "no identity matched" error.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -147,6 +145,9 @@ class KeyRing:
             if not command:
                 continue
             name = f"{var} for {recipient[:12]}…"
+            import shlex
+            import subprocess
+
             try:
                 argv = shlex.split(command)
                 result = subprocess.run(

@@ -690,9 +690,9 @@ class _Builder:
         start = event.start_mark.index
         end = event.end_mark.index
         self.cur_start = start
-        if name in ("ScalarEvent", "AliasEvent", "MappingStartEvent", "SequenceStartEvent"):
+        if self.prior_is_value and name in _NODE_EVENTS:
             # Comments before this event follow a key's ':' only if this is its value.
-            self.prior_is_value = self.prior_is_value and bool(self.stack) and \
+            self.prior_is_value = bool(self.stack) and \
                 self.stack[-1].is_map and self.stack[-1].key is not None
         if name == "StreamStartEvent":
             return
@@ -705,7 +705,8 @@ class _Builder:
             self.docs.append(doc)
             self.prev_end = end
             return
-        self.scan_gap(self.prev_end, start)
+        if self.text.find("#", self.prev_end, start) >= 0:
+            self.scan_gap(self.prev_end, start)
         if name == "DocumentEndEvent":
             doc = self.docs[-1]
             if self.pending:
@@ -761,7 +762,8 @@ class _Builder:
         """A key (maps) or an item (lists) begins: settle comments, note where."""
         if self.pending:
             self.flush_pending(col, frame)
-        self.line_item = (self.cur_start, frame.node, len(frame.node))
+        node = frame.node
+        self.line_item = (self.cur_start, node, len(node))
 
     def _note_step(self, frame: _Frame) -> None:
         doc = self.docs[-1]
@@ -1006,6 +1008,7 @@ class _Builder:
             doc.meta_tail = (doc.meta_span[1], start)
 
 
+_NODE_EVENTS = frozenset({"ScalarEvent", "AliasEvent", "MappingStartEvent", "SequenceStartEvent"})
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _COMMENT_TAIL = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*")
 _YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+[^ \t\r\n#]+")

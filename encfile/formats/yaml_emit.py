@@ -28,6 +28,7 @@ _ESCAPES = {"\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v
             "\f": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\",
             "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
 # Characters a YAML (1.1, libyaml) reader treats as line breaks or cannot take raw.
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _NOT_RAW = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
@@ -130,7 +131,7 @@ def render_scalar(kind: str | None, text: str, *, flow: bool = False, indent: in
     if kind is None:
         return "null"
     if kind == "str":
-        if any("\udc80" <= c <= "\udcff" for c in text):
+        if _SURROGATE.search(text):
             data = binascii.b2a_base64(values.to_bytes(text), newline=False).decode()
             return "!!binary " + data
         if "\n" in text and not flow and eol:

@@ -17,6 +17,7 @@ _parser_class: Any = None
 
 
 def _load() -> Any:
+    """libyaml's parser class, or False when ruamel.yaml.clib is not installed."""
     global _parser_class
     if _parser_class is None:
         try:
@@ -44,19 +45,9 @@ def events(text: str) -> Iterator[Any]:
             if dispose is not None:
                 dispose()
     else:
-        from ruamel.yaml.parser import Parser
-        from ruamel.yaml.reader import Reader
-        from ruamel.yaml.scanner import Scanner
+        from ruamel.yaml import YAML
 
-        class _Loader:
-            def __init__(self, stream: str) -> None:
-                self.reader = Reader(stream, loader=self)
-                self.scanner = Scanner(loader=self)
-                self.parser = Parser(loader=self)
-
-        loader = _Loader(text)
-        while loader.parser.check_event():
-            yield loader.parser.get_event()
+        yield from YAML(typ="safe", pure=True).parse(text)
 
 
 def parse_error_message(err: BaseException) -> str:
