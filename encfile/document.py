@@ -116,6 +116,11 @@ def encrypt_text(
             "but a value could be moved between such keys unnoticed",
             EncfileWarning, stacklevel=2,
         )
+    notes = getattr(parsed, "sops_notes", ())
+    if notes:
+        more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+        warnings.warn(f"{label}: sops will not read this file as encfile does: {notes[0]}{more}",
+                      EncfileWarning, stacklevel=2)
     digest = mac.hexdigest().upper()
     lastmodified = format_lastmodified(now or _dt.datetime.now(_dt.timezone.utc))
     layout_data = parsed.layout()

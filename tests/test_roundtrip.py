@@ -156,3 +156,19 @@ def test_alias_bombs_are_refused_quickly() -> None:
 def test_deep_nesting_is_refused() -> None:
     with pytest.raises(encfile.InputError, match="nesting"):
         _encrypt("a: " + "[" * 1000 + "]" * 1000 + "\n")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("1: a\n", "the key '1' (line 1) is not a string to sops"),
+    ("true: b\nx: y\n", "the key 'true'"),
+    ("big: 12345678901234567890\n", "beyond int64"),
+])
+def test_warns_where_sops_reads_differently(text: str, words: str) -> None:
+    with pytest.warns(encfile.EncfileWarning, match=words):
+        enc = _encrypt(text)
+    assert encfile.decrypt(enc, identities=[TEST_SECRET]) == text
+
+
+def test_no_warning_for_ordinary_files(recwarn: pytest.WarningsRecorder) -> None:
+    _encrypt(_text(PLAIN / "comments.yaml"))
+    assert not [w for w in recwarn if issubclass(w.category, encfile.EncfileWarning)]

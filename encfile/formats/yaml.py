@@ -116,6 +116,7 @@ class ParsedYaml:
     empty_blocks: list[Scalar] = field(default_factory=list)
     # Line comments after an alias: they live in the alias's copy (see _Builder.add_comment).
     alias_comments: list[Comment] = field(default_factory=list)
+    sops_notes: list[str] = field(default_factory=list)  # what sops will not read the same
     overrides: dict[str, str] = field(default_factory=dict)  # from an opened layout
 
     # -- what the document layer uses ------------------------------------------------------
@@ -523,6 +524,7 @@ class _Builder:
         self.content_end = 0  # end of the last node's text (block scalars trimmed)
         self.last_alias: Alias | None = None
         self.alias_comments: list[Comment] = []
+        self.sops_notes: list[str] = []  # what sops cannot read as encfile does
         self.empty_blocks: list[Scalar] = []
 
     # -- comments ------------------------------------------------------------------------
@@ -802,6 +804,10 @@ class _Builder:
         frame.key = key
         self.content_end = end
         self.prior_is_value = not frame.is_flow
+        if not frame.is_meta and key != "<<":
+            typed = resolve(key, short_tag(event.tag), not event.style)
+            if typed is None or typed[0] != "str":
+                self.sops_notes.append(f"the key {key!r} (line {line}) is not a string to sops")
         frame.key_col = event.start_mark.column
         if event.anchor:
             self.anchors[event.anchor] = Scalar("str", key)
@@ -877,6 +883,9 @@ class _Builder:
         node = Scalar(kind, canon, start, end, self._next_ordinal(), ctx)
         if event.anchor:
             self.anchors[event.anchor] = node
+        if kind == "float" and not style and tag is None and exact_int(event.value) is not None:
+            self.sops_notes.append(f"the integer at line {event.start_mark.line + 1} is beyond "
+                                   "int64: sops reads it as a float")
         if kind == "str" and not canon and style in ("|", ">"):
             # Stays in clear, but a final newline added after it could change its value.
             self.empty_blocks.append(node)
@@ -1047,4 +1056,5 @@ def parse(text: str) -> ParsedYaml:
     parsed.node_count = builder.ordinal
     parsed.empty_blocks = builder.empty_blocks
     parsed.alias_comments = builder.alias_comments
+    parsed.sops_notes = builder.sops_notes
     return parsed
