@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -164,7 +165,7 @@ def test_deep_nesting_is_refused() -> None:
     ("big: 12345678901234567890\n", "beyond int64"),
 ])
 def test_warns_where_sops_reads_differently(text: str, words: str) -> None:
-    with pytest.warns(encfile.EncfileWarning, match=words):
+    with pytest.warns(encfile.EncfileWarning, match=re.escape(words)):
         enc = _encrypt(text)
     assert encfile.decrypt(enc, identities=[TEST_SECRET]) == text
 
