@@ -137,7 +137,9 @@ def _rules(**given: Any) -> Any:
 def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
                 input_type: str | None, output_type: str | None, rules: dict[str, Any],
                 shamir_threshold: int) -> None:
-    from . import _api, fsutil
+    from . import fsutil
+    from .age import split_recipients
+    from .document import encrypt_text
 
     if in_place and output:
         raise _Conflict("--in-place and --output cannot be used together")
@@ -145,9 +147,11 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
         raise errors.InputError("no file given", hints=["usage: encfile -e [OPTIONS] FILE"])
     if len(files) > 1 and not in_place:
         raise errors.InputError("several files can only be encrypted with --in-place")
-    recipients = age or os.environ.get("ENCFILE_AGE_RECIPIENTS") or \
-        os.environ.get("SOPS_AGE_RECIPIENTS") or ""
-    if not recipients.strip():
+    if in_place and "-" in files:
+        raise errors.InputError("--in-place needs a file, not standard input")
+    recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
+                                  or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
+    if not recipients:
         raise errors.RecipientError(
             "no age recipients given",
             hints=["pass --age age1… (comma-separated for several), or set SOPS_AGE_RECIPIENTS",
@@ -157,23 +161,17 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="encrypting")
         _check_output_type(fmt, output_type)
-        from .age import split_recipients
-        from .document import encrypt_text
-
-        result = encrypt_text(text, fmt=fmt, recipients=[split_recipients(recipients)],
-                              rules=rule_set, shamir_threshold=shamir_threshold, label=label)
-        _info(f"encrypted {label} for {len(split_recipients(recipients))} recipient(s)")
+        result = encrypt_text(text, fmt=fmt, recipients=[recipients], rules=rule_set,
+                              shamir_threshold=shamir_threshold, label=label)
+        _info(f"encrypted {label} for {len(recipients)} recipient(s)")
         outputs.append((path, result.encode("utf-8", "surrogateescape")))
     if in_place:
         for path, data in outputs:
-            if path == "-":
-                raise errors.InputError("--in-place needs a file, not standard input")
             fsutil.atomic_write(path, data)
     elif output:
         fsutil.atomic_write(output, outputs[0][1])
     else:
         _write_stdout(outputs[0][1])
-    del _api
 
 
 def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: str | None,
@@ -189,6 +187,8 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     if in_place and extract:
         raise _Conflict("--in-place and --extract cannot be used together")
     files = files or ["-"]
+    if in_place and "-" in files:
+        raise errors.InputError("--in-place needs a file, not standard input")
     path_spec = _extract.parse_path(extract) if extract else None
     keyring = KeyRing()
     results: list[tuple[str, str]] = []
@@ -209,8 +209,6 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
             _info(f"identity source {line}")
     if in_place:
         for path, plain in results:
-            if path == "-":
-                raise errors.InputError("--in-place needs a file, not standard input")
             fsutil.atomic_write(path, plain.encode("utf-8", "surrogateescape"))
         return
     data = _join_stream([plain for _, plain in results]).encode("utf-8", "surrogateescape")

@@ -56,30 +56,27 @@ class Comment:
         return f"Comment({self.text!r})"
 
 
-class Branch(list):  # type: ignore[type-arg]
+class _Container(list):  # type: ignore[type-arg]
+    __slots__ = ("ctx", "end", "ordinal", "start")
+
+    def __init__(self, start: int = 0, ordinal: int = -1, ctx: Any = None) -> None:
+        super().__init__()
+        self.start = start
+        self.end = start
+        self.ordinal = ordinal
+        self.ctx = ctx
+
+
+class Branch(_Container):
     """A mapping: ``(key, node)`` tuples and :class:`Comment` items, in file order."""
 
-    __slots__ = ("ctx", "end", "ordinal", "start")
-
-    def __init__(self, start: int = 0, ordinal: int = -1, ctx: Any = None) -> None:
-        super().__init__()
-        self.start = start
-        self.end = start
-        self.ordinal = ordinal
-        self.ctx = ctx
+    __slots__ = ()
 
 
-class Seq(list):  # type: ignore[type-arg]
+class Seq(_Container):
     """A list: nodes and :class:`Comment` items, in file order."""
 
-    __slots__ = ("ctx", "end", "ordinal", "start")
-
-    def __init__(self, start: int = 0, ordinal: int = -1, ctx: Any = None) -> None:
-        super().__init__()
-        self.start = start
-        self.end = start
-        self.ordinal = ordinal
-        self.ctx = ctx
+    __slots__ = ()
 
 
 class Alias:
@@ -149,22 +146,3 @@ def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: Comment
                 stack[-1] = []
 
     branch(root, "", False, [])
-
-
-def iter_scalars(node: Node) -> list[Scalar]:
-    """All scalars below ``node`` (aliases followed), in document order."""
-    out: list[Scalar] = []
-    todo: list[Any] = [node]
-    while todo:
-        item = todo.pop()
-        while isinstance(item, Alias):
-            item = item.target
-        if isinstance(item, Scalar):
-            out.append(item)
-        elif isinstance(item, Branch):
-            todo.extend(reversed([v for v in item if not isinstance(v, Comment)]))
-        elif isinstance(item, tuple):
-            todo.append(item[1])
-        elif isinstance(item, Seq):
-            todo.extend(reversed([v for v in item if not isinstance(v, Comment)]))
-    return out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +89,30 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared (the team corpus) is not present")
     return SHARED
+
+
+def load_docs(text: str) -> list[Any]:
+    """All documents of a YAML stream, as plain Python data (YAML 1.1-ish, merge keys applied)."""
+    from ruamel.yaml import YAML
+
+    return list(YAML(typ="safe", pure=True).load_all(text))
+
+
+def canon(x: Any) -> Any:
+    """A comparable form of parsed data that keeps int, float and bool apart and makes NaN equal
+    to itself (Python's ``1 == 1.0 == True`` would otherwise hide type changes)."""
+    if isinstance(x, dict):
+        return {canon(k): canon(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [canon(v) for v in x]
+    if isinstance(x, bool):
+        return ("bool", x)
+    if isinstance(x, int):
+        return ("int", x)
+    if isinstance(x, float):
+        return ("float", "nan" if math.isnan(x) else x)
+    if isinstance(x, dt.datetime):
+        return ("time", x)  # aware datetimes compare by instant, whatever tzinfo object
+    if isinstance(x, dt.date):
+        return ("date", x)
+    return x

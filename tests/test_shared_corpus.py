@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 import subprocess
 import warnings
@@ -28,7 +27,9 @@ from conftest import (
     SHARED,
     TEST_PUBLIC,
     TEST_SECRET,
+    canon,
     clean_env,
+    load_docs,
     run_encfile,
 )
 from ruamel.yaml import YAML
@@ -53,25 +54,6 @@ def _silently(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", encfile.EncfileWarning)
         return fn(*args, **kwargs)
-
-
-def load_docs(text: str) -> list[Any]:
-    return list(YAML(typ="safe", pure=True).load_all(text))
-
-
-def canon(x: Any) -> Any:
-    """Comparable data: int, float and bool kept apart, NaN equal to itself."""
-    if isinstance(x, dict):
-        return {canon(k): canon(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [canon(v) for v in x]
-    if isinstance(x, bool):
-        return ("bool", x)
-    if isinstance(x, int):
-        return ("int", x)
-    if isinstance(x, float):
-        return ("float", "nan" if math.isnan(x) else x)
-    return x
 
 
 def comments(text: str) -> list[str]:

@@ -85,7 +85,6 @@ class YamlDoc:
     flow_root: bool = False
     step: int = 0
     root_col: int = 0
-    empty: bool = False  # a document with no content (a lone '---')
     directive: tuple[int, int] | None = None  # the %YAML x.y token (go-yaml wants 1.1)
     meta_raw: Any = None
     meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
@@ -111,7 +110,6 @@ class ParsedYaml:
     bom: str
     nl: str
     docs: list[YamlDoc] = field(default_factory=list)
-    node_count: int = 0
     # Empty block scalars ('key: |' with no content) are written as "" when encrypting.
     empty_blocks: list[Scalar] = field(default_factory=list)
     # Line comments after an alias: they live in the alias's copy (see _Builder.add_comment).
@@ -609,7 +607,7 @@ class _Builder:
         prior = -1  # "tied to the previous item": before every position
         records: list[tuple[list[Comment], int, int, int]] = []  # comments, tie, start, col
         run: list[Comment] = []
-        run_col = tie = 0
+        run_col = 0
         first_empty = pending[0].direct
         cursor = self.gap_start
         tie_next = prior
@@ -641,7 +639,6 @@ class _Builder:
             cursor = p.comment.end
         if run:
             records.append((run[:], run[0].start, run[0].start, run_col))
-        del tie
 
         def block_end(block: _Frame) -> int:
             end = self.gap_start - 1
@@ -856,7 +853,6 @@ class _Builder:
         if frame is None:
             doc = self.docs[-1]
             if start == end and not style:
-                doc.empty = True
                 doc.insert_at = start
                 self._next_ordinal()  # the map that the `sops` block makes of it
                 return
@@ -1053,7 +1049,6 @@ def parse(text: str) -> ParsedYaml:
     if not parsed.docs:
         raise InputError("the file holds no YAML document",
                          hints=["an empty file cannot be encrypted (as with sops)"])
-    parsed.node_count = builder.ordinal
     parsed.empty_blocks = builder.empty_blocks
     parsed.alias_comments = builder.alias_comments
     parsed.sops_notes = builder.sops_notes

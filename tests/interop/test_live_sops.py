@@ -11,7 +11,6 @@ Every sops run gets a clean environment whose only identity is the committed tes
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import subprocess
@@ -26,10 +25,11 @@ from conftest import (
     PLAIN,
     TEST_PUBLIC,
     TEST_SECRET,
+    canon,
     clean_env,
+    load_docs,
     run_encfile,
 )
-from ruamel.yaml import YAML
 
 import encfile
 
@@ -53,31 +53,6 @@ def ok(proc: subprocess.CompletedProcess[bytes], what: str) -> str:
     assert proc.returncode == 0, (
         f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')}")
     return proc.stdout.decode()
-
-
-def load_docs(text: str) -> list[Any]:
-    """All documents of a YAML stream, as plain Python data (YAML 1.1-ish, merge keys applied)."""
-    return list(YAML(typ="safe", pure=True).load_all(text))
-
-
-def canon(x: Any) -> Any:
-    """A comparable form of parsed data that keeps int, float and bool apart and makes NaN equal
-    to itself (Python's ``1 == 1.0 == True`` would otherwise hide type changes)."""
-    if isinstance(x, dict):
-        return {canon(k): canon(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [canon(v) for v in x]
-    if isinstance(x, bool):
-        return ("bool", x)
-    if isinstance(x, int):
-        return ("int", x)
-    if isinstance(x, float):
-        return ("float", "nan" if math.isnan(x) else x)
-    if isinstance(x, dt.datetime):
-        return ("time", x)  # aware datetimes compare by instant, whatever tzinfo object
-    if isinstance(x, dt.date):
-        return ("date", x)
-    return x
 
 
 def sops_type_drift(x: Any) -> Any:
