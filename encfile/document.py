@@ -148,9 +148,13 @@ class Opened:
     parsed: Any
     metadata: Metadata
     layout: dict[str, Any] | None
+    label: str = "input"
 
     def text(self) -> str:
-        out: str = self.parsed.render_plain(self.layout)
+        try:
+            out: str = self.parsed.render_plain(self.layout)
+        except InputError as err:  # the clear structure no longer fits the sealed layout
+            raise TamperedValueError(f"{self.label}: {err}") from None
         return out
 
     def data(self) -> list[Any]:
@@ -277,7 +281,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         parsed.apply_layout(sealed_layout)
     except InputError as err:
         raise TamperedValueError(f"{label}: {err}") from None
-    return Opened(parsed, metadata, sealed_layout)
+    return Opened(parsed, metadata, sealed_layout, label)
 
 
 def _prefixes(aad: str) -> list[str]:

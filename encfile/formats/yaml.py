@@ -14,13 +14,14 @@ Encrypting (plaintext -> sops file):
 * each alias becomes a flow-style copy of what it points to, so sops (which
   expands aliases and would otherwise decrypt the anchor's tokens under the
   alias's key path) can read the file;
-* a ``%YAML`` directive (which go-yaml refuses) is taken out;
+* a ``%YAML 1.2`` directive (go-yaml accepts only 1.1) is written as 1.1;
+* a top-level list or value goes under a ``data:`` key (sops needs a map);
 * a ``sops:`` block is appended to every document.
 
 What the encrypted text cannot show is recorded as *layout* (kept encrypted by
 the document layer): the source text of every scalar whose default rendering
-differs from what was written, the alias texts, the directives, and whether
-the file ended without a newline. Nodes are identified by their *ordinal*: the
+differs from what was written, the alias texts, the directives, the wrapping
+keys, and whether the file ended without a newline. Nodes are identified by their *ordinal*: the
 index of the node's event in the encrypted text (keys included, the ``sops``
 subtree excluded), which both sides can compute.
 
@@ -91,7 +92,7 @@ class YamlDoc:
     wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
     meta_tail: tuple[int, int] | None = None  # between the `sops` block and the root's end
     flow_prefix: str = ""  # a flow root map: what goes before the `"sops": {…}` entry
-    meta_flow_start = 0  # a flow root map (sops-made): end of the item before `sops`
+    meta_flow_start: int = 0  # a flow root map (sops-made): end of the item before `sops`
 
 
 @dataclass
@@ -197,7 +198,7 @@ class ParsedYaml:
         text = self.text
         splices: list[tuple[int, int, str]] = [(n.start, n.end, '""') for n in self.empty_blocks]
         splices += [(c.start + 1, c.end, c.out) for c in self.alias_comments if c.out is not None]
-        for index, doc in enumerate(self.docs):
+        for doc in self.docs:
             if doc.directive:
                 splices.append((doc.directive[0], doc.directive[1], YAML_11))
             if doc.wrap:
@@ -211,11 +212,10 @@ class ParsedYaml:
                         splices.append((node.start, node.end, tok))
                 elif isinstance(node, Comment) and node.out is not None:
                     splices.append((node.start + 1, node.end, node.out))
-            splices.append((doc.insert_at, doc.insert_at,
-                            self._metadata_text(doc, metadata, last=index == len(self.docs) - 1)))
+            splices.append((doc.insert_at, doc.insert_at, self._metadata_text(doc, metadata)))
         return self.bom + _apply(text, splices)
 
-    def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any], *, last: bool) -> str:
+    def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any]) -> str:
         nl = self.nl
         if doc.flow_root:
             return doc.flow_prefix + json.dumps({"sops": metadata}, ensure_ascii=False)[1:-1]
