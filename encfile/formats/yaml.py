@@ -761,8 +761,9 @@ class _Builder:
         """A key (maps) or an item (lists) begins: settle comments, note where."""
         if self.pending:
             self.flush_pending(col, frame)
-        node = frame.node
-        self.line_item = (self.cur_start, node, len(node))
+        if not frame.is_meta:  # a line comment after the `sops` block is the document's
+            node = frame.node
+            self.line_item = (self.cur_start, node, len(node))
 
     def _note_step(self, frame: _Frame) -> None:
         doc = self.docs[-1]
