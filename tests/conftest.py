@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# The same examples on every run, so CI is reproducible; ENCFILE_HYPOTHESIS_EXAMPLES (a long
+# hunt, see tests/test_roundtrip_hypothesis.py) draws new ones.
+settings.register_profile("encfile", derandomize=True)
+settings.register_profile("hunt", derandomize=False)
+settings.load_profile("hunt" if os.environ.get("ENCFILE_HYPOTHESIS_EXAMPLES") else "encfile")
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT / "testdata"

@@ -713,6 +713,11 @@ REGRESSIONS: dict[str, tuple[str, bool]] = {
     "alias-copy-with-clear-timestamp": ("a: &x\n  t_unencrypted: 2024-01-02\nb: *x\n", False),
     # the line comment after a flow root's '}' landed in the sops entry placed before it
     "line-comment-after-flow-root": ("# c\n{\n  name: v\n} # note\n", True),
+    # a line comment after an alias that is a list item stayed in the list, not the copy
+    "line-comment-after-alias-item": ("a_unencrypted: &x\n  h:\n    - v\np:\n  - *x # c\n",
+                                      True),
+    # -0.0 in an alias copy was written '-0', which reads back as the int 0
+    "negative-zero-in-alias-copy": ("a_unencrypted: &x\n  l: -0.0\nb: *x\n", False),
 }
 
 

@@ -395,7 +395,10 @@ def _flow_copy(node: Node) -> str:
             return yaml_emit.render_flow_string(node.text)
         if node.kind == "time":
             return "!!timestamp " + yaml_emit.render_flow_string(node.text)
-        return yaml_emit.render_scalar(node.kind, node.text, flow=True)
+        rendered = yaml_emit.render_scalar(node.kind, node.text, flow=True)
+        if node.kind == "float" and rendered.lstrip("-").isdigit():
+            rendered += ".0"  # '-0' would read back as the int 0 (and change the MAC)
+        return rendered
     if isinstance(node, Branch):
         items = [f"{yaml_emit.render_flow_string(k)}: {_flow_copy(v)}"
                  for k, v in (i for i in node if not isinstance(i, Comment))]
@@ -553,7 +556,7 @@ class _Builder:
         if inline and item is not None and line_start <= item[0] < pos:
             # A line comment belongs before the item it follows (as go-yaml/sops see it).
             alias = self.last_alias
-            if alias is not None and item[0] < alias.start < pos:
+            if alias is not None and item[0] <= alias.start < pos:
                 # The encrypted file shows a flow copy here: the comment follows its
                 # last item, so it lives in the copy (and is walked under its path).
                 slot = _last_item_slot(alias.target)
