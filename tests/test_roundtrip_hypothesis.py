@@ -716,6 +716,8 @@ REGRESSIONS: dict[str, tuple[str, bool]] = {
     # a line comment after an alias that is a list item stayed in the list, not the copy
     "line-comment-after-alias-item": ("a_unencrypted: &x\n  h:\n    - v\np:\n  - *x # c\n",
                                       True),
+    # the first dash of an anchored list was looked for inside a comment before it
+    "dash-in-comment-before-anchored-list": ("env: &a\n  # x - item\n  -\n# c\n  # d\n", True),
     # -0.0 in an alias copy was written '-0', which reads back as the int 0
     "negative-zero-in-alias-copy": ("a_unencrypted: &x\n  l: -0.0\nb: *x\n", False),
 }

@@ -470,6 +470,20 @@ def _strip_comments(text: str) -> str:
     return "".join(_COMMENT_TAIL.sub("", line) for line in text.splitlines(keepends=True))
 
 
+def _first_dash(text: str, pos: int) -> int:
+    """The first '-' from ``pos`` on that is not inside a comment (a block list's first dash)."""
+    n = len(text)
+    while pos < n:
+        ch = text[pos]
+        if ch == "-":
+            return pos
+        if ch == "#":
+            eol = text.find("\n", pos)
+            pos = n if eol < 0 else eol
+        pos += 1
+    return -1
+
+
 def _column(text: str, pos: int) -> int:
     return pos - (text.rfind("\n", 0, pos) + 1)
 
@@ -932,7 +946,7 @@ class _Builder:
             is_meta = self._place(node, frame) or frame.is_meta
         if not flow and not is_map and self.text[start] != "-":
             # Properties first (`&a` / `!tag`): the list itself starts at its first dash.
-            node.start = self.text.find("-", _skip_properties(self.text, start))
+            node.start = _first_dash(self.text, _skip_properties(self.text, start))
         new = _Frame(node, is_map, flow or (frame is not None and frame.is_flow), is_meta)
         if frame is None:
             self.root_frame = new
