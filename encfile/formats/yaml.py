@@ -111,8 +111,10 @@ class ParsedYaml:
     bom: str
     nl: str
     docs: list[YamlDoc] = field(default_factory=list)
-    # Empty block scalars ('key: |' with no content) are written as "" when encrypting.
-    empty_blocks: list[Scalar] = field(default_factory=list)
+    # Block scalars whose value the line break before an appended `sops` block could change
+    # (empty ones, and those ending a file that has no final newline): when they stay in
+    # clear, the encrypted file shows them double-quoted and the layout keeps the source.
+    clear_blocks: list[Scalar] = field(default_factory=list)
     # Line comments after an alias: they live in the alias's copy (see _Builder.add_comment).
     alias_comments: list[Comment] = field(default_factory=list)
     sops_notes: list[str] = field(default_factory=list)  # what sops will not read the same
@@ -166,8 +168,9 @@ class ParsedYaml:
                     if source != _render_plain(node, node.kind, node.text, text, self.nl,
                                                doc.step):
                         scalars[str(node.ordinal)] = source
-        for node in self.empty_blocks:
-            scalars[str(node.ordinal)] = text[node.start:node.end]
+        for node in self.clear_blocks:
+            if node.out is None:
+                scalars[str(node.ordinal)] = text[node.start:node.end]
         out: dict[str, Any] = {}
         if scalars:
             out["scalars"] = scalars
@@ -196,7 +199,9 @@ class ParsedYaml:
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
         """The encrypted text: tokens spliced in, one ``sops`` block per document."""
         text = self.text
-        splices: list[tuple[int, int, str]] = [(n.start, n.end, '""') for n in self.empty_blocks]
+        splices: list[tuple[int, int, str]] = [
+            (n.start, n.end, yaml_emit.double_quoted(n.text)) for n in self.clear_blocks
+            if n.out is None]
         splices += [(c.start + 1, c.end, c.out) for c in self.alias_comments if c.out is not None]
         for doc in self.docs:
             if doc.directive:
@@ -540,7 +545,7 @@ class _Builder:
         self.last_alias: Alias | None = None
         self.alias_comments: list[Comment] = []
         self.sops_notes: list[str] = []  # what sops cannot read as encfile does
-        self.empty_blocks: list[Scalar] = []
+        self.clear_blocks: list[Scalar] = []
 
     # -- comments ------------------------------------------------------------------------
 
@@ -900,9 +905,11 @@ class _Builder:
         if kind == "float" and not style and tag is None and exact_int(event.value) is not None:
             self.sops_notes.append(f"the integer at line {event.start_mark.line + 1} is beyond "
                                    "int64: sops reads it as a float")
-        if kind == "str" and not canon and style in ("|", ">"):
-            # Stays in clear, but a final newline added after it could change its value.
-            self.empty_blocks.append(node)
+        if kind == "str" and style in ("|", ">") and (
+                not canon or (event.end_mark.index == len(text) and not text.endswith("\n"))):
+            # If it stays in clear, the line break added before the `sops` block (here, or
+            # at the end of a file without one) could change its value.
+            self.clear_blocks.append(node)
         if self._place(node, frame):
             self._finish_meta(end)
         if frame is self.root_frame and self.docs[-1].wrap is not None and len(self.stack) == 1:
@@ -1067,7 +1074,7 @@ def parse(text: str) -> ParsedYaml:
     if not parsed.docs:
         raise InputError("the file holds no YAML document",
                          hints=["an empty file cannot be encrypted (as with sops)"])
-    parsed.empty_blocks = builder.empty_blocks
+    parsed.clear_blocks = builder.clear_blocks
     parsed.alias_comments = builder.alias_comments
     parsed.sops_notes = builder.sops_notes
     return parsed
