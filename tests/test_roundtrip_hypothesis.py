@@ -720,6 +720,9 @@ REGRESSIONS: dict[str, tuple[str, bool]] = {
     "dash-in-comment-before-anchored-list": ("env: &a\n  # x - item\n  -\n# c\n  # d\n", True),
     # a clear block scalar ending a file without a final newline gained one (MAC mismatch)
     "clear-block-scalar-at-eof": ("t_unencrypted: |\n  v", False),
+    # a line comment after an alias landed under the copy's last (unencrypted) key: a leak
+    "alias-line-comment-under-clear-key": (
+        "a: &x\n  name: sv_v\n  host_unencrypted: [pv_v]\np:\n  - *x # QZMARK c\n", True),
     # -0.0 in an alias copy was written '-0', which reads back as the int 0
     "negative-zero-in-alias-copy": ("a_unencrypted: &x\n  l: -0.0\nb: *x\n", False),
 }

@@ -210,7 +210,11 @@ class ParsedYaml:
                 splices.append((doc.wrap[0], doc.wrap[0], doc.wrap[1]))
             for node in _nodes(doc.root):
                 if isinstance(node, Alias):
-                    splices.append((node.start, node.end, _flow_copy(node.target)))
+                    copy = _flow_copy(node.target)
+                    if node.ctx == "multiline":  # a line comment follows: see add_comment
+                        col = node.start - (text.rfind("\n", 0, node.start) + 1)
+                        copy = copy[:-1] + self.nl + " " * col + copy[-1]
+                    splices.append((node.start, node.end, copy))
                 elif isinstance(node, Scalar):
                     if node.out is not None:
                         tok = node.out if node.ctx != _FLOW else f'"{node.out}"'
@@ -411,16 +415,6 @@ def _flow_copy(node: Node) -> str:
     return "[" + ", ".join(_flow_copy(v) for v in node if not isinstance(v, Comment)) + "]"
 
 
-def _last_item_slot(node: Node) -> tuple[Branch | Seq, int] | None:
-    """Where a line comment after ``node``'s one-line flow copy lands: before its last item."""
-    slot = None
-    while isinstance(node, (Branch, Seq)) and node:
-        slot = (node, len(node) - 1)
-        last = node[-1]
-        node = last[1] if isinstance(last, tuple) else last
-    return slot
-
-
 def _copy(node: Node, budget: list[int]) -> Node:
     """A comment-free copy of ``node`` for an alias (each copy gets its own tokens)."""
     budget[0] -= 1
@@ -543,6 +537,10 @@ class _Builder:
         self.prior_is_value = False  # the last token was a key's ':' (its value not begun)
         self.content_end = 0  # end of the last node's text (block scalars trimmed)
         self.last_alias: Alias | None = None
+        self.data_line_item: tuple[int, Branch | Seq, int] | None = None
+        self.alias_slot: tuple[Branch | Seq, int, bool] = (Branch(), 0, False)
+        # The last flow collection closed: (its end, node, owner, index in owner, map value?)
+        self.flow_closed: tuple[int, Branch | Seq, Branch | Seq | None, int, bool] | None = None
         self.alias_comments: list[Comment] = []
         self.sops_notes: list[str] = []  # what sops cannot read as encfile does
         self.clear_blocks: list[Scalar] = []
@@ -572,24 +570,44 @@ class _Builder:
         line_start = text.rfind("\n", 0, pos) + 1
         inline = bool(text[line_start:pos].strip(" \t"))
         item = self.line_item
+        alias = self.last_alias
+        if (inline and alias is not None and item is not None and item[0] <= alias.start < pos
+                and line_start <= alias.start and isinstance(alias.target, (Branch, Seq))
+                and alias.target):
+            # The encrypted file shows a flow copy of the anchored collection here. It is
+            # written with its closing bracket on a line of its own, so this comment
+            # follows a closed flow collection there, and lands as such a comment does.
+            alias.ctx = "multiline"
+            self._after_flow(comment, alias.target, *self.alias_slot)
+            if self.alias_slot[2]:
+                self.alias_comments.append(comment)
+            return
         if inline and item is not None and line_start <= item[0] < pos:
             # A line comment belongs before the item it follows (as go-yaml/sops see it).
-            alias = self.last_alias
-            if alias is not None and item[0] <= alias.start < pos:
-                # The encrypted file shows a flow copy here: the comment follows its
-                # last item, so it lives in the copy (and is walked under its path).
-                slot = _last_item_slot(alias.target)
-                if slot is not None:
-                    slot[0].insert(slot[1], comment)
-                    self.alias_comments.append(comment)
-                    return
             _, container, index = item
             container.insert(index, comment)
             self.line_item = (item[0], container, index + 1)
             return
+        closed = self.flow_closed
+        if inline and closed is not None and line_start <= closed[0] < pos:
+            self._after_flow(comment, closed[1], closed[2], closed[3], closed[4])
+            return
         # Does the comment follow the previous item without a blank line in between?
         direct = _BLANK_LINE.search(text, self.gap_start, pos) is None
         self.pending.append(_Pending(comment, pos - line_start, tuple(self.stack), direct))
+
+    @staticmethod
+    def _after_flow(comment: Comment, node: Branch | Seq, owner: Branch | Seq | None,
+                    index: int, in_map: bool) -> None:
+        """A line comment after a flow collection's closing bracket (nothing else on the line).
+
+        go-yaml makes it the collection's line comment; sops keeps that inside the
+        collection when it is a map value, and in the outer list when it is a list item.
+        """
+        if in_map or owner is None:
+            node.insert(0, comment)
+        else:
+            owner.insert(index, comment)
 
     def flush_pending(self, item_col: int | None, frame: _Frame | None) -> None:
         """Give pending full-line comments the map or list go-yaml attaches them to.
@@ -761,6 +779,7 @@ class _Builder:
                 if frame.indent < 0:
                     frame.indent = col
                     self._note_step(frame)
+                self.data_line_item = self.line_item
                 self.item_start(frame, col)
                 self._key(event, name, frame, start, end)
                 return
@@ -832,6 +851,7 @@ class _Builder:
         if event.anchor:
             self.anchors[event.anchor] = Scalar("str", key)
         if len(self.stack) == 1 and key == "sops" and not frame.is_meta:
+            self.line_item = self.data_line_item  # the `sops` key is not an item of the data
             self.meta_start = start
             self.meta_prev_end = frame.last_end
         else:
@@ -931,6 +951,7 @@ class _Builder:
         self.prev_end = self.content_end = end
         frame.last_end = end
         self.last_alias = node
+        self.alias_slot = (frame.node, len(frame.node), frame.is_map)
         if self._place(node, frame):
             self._finish_meta(end)
 
@@ -1014,6 +1035,11 @@ class _Builder:
         self.prev_end = end if finished.is_flow else start
         if finished.is_flow:
             self.content_end = end
+            if not finished.is_meta:
+                owner = self.stack[-1] if self.stack else None
+                in_map = owner is not None and owner.is_map
+                self.flow_closed = (end, node, owner.node if owner else None,
+                                    len(owner.node) - 1 if owner else 0, in_map)
         doc = self.docs[-1]
         if doc.wrap is not None and len(self.stack) == 1 and self.stack[0].node is doc.root:
             self.stack.pop()  # the synthetic map around a top-level list
