@@ -723,6 +723,9 @@ REGRESSIONS: dict[str, tuple[str, bool]] = {
     # a line comment after an alias landed under the copy's last (unencrypted) key: a leak
     "alias-line-comment-under-clear-key": (
         "a: &x\n  name: sv_v\n  host_unencrypted: [pv_v]\np:\n  - *x # QZMARK c\n", True),
+    # ... and when a flow map closes after that alias, the comment is that map's
+    "alias-then-flow-close-line-comment": (
+        "n: &x\n  - sv_a\nh: {\n  g: {p: *x}, # QZMARK c\n  }\n", True),
     # -0.0 in an alias copy was written '-0', which reads back as the int 0
     "negative-zero-in-alias-copy": ("a_unencrypted: &x\n  l: -0.0\nb: *x\n", False),
 }

@@ -576,11 +576,16 @@ class _Builder:
                 and alias.target):
             # The encrypted file shows a flow copy of the anchored collection here. It is
             # written with its closing bracket on a line of its own, so this comment
-            # follows a closed flow collection there, and lands as such a comment does.
+            # follows a closed flow collection there (the copy, or one that closes after
+            # it), and lands as such a comment does.
             alias.ctx = "multiline"
-            self._after_flow(comment, alias.target, *self.alias_slot)
-            if self.alias_slot[2]:
-                self.alias_comments.append(comment)
+            closed = self.flow_closed
+            if closed is not None and closed[0] > alias.start:
+                self._after_flow(comment, closed[1], closed[2], closed[3], closed[4])
+            else:
+                self._after_flow(comment, alias.target, *self.alias_slot)
+                if self.alias_slot[2]:
+                    self.alias_comments.append(comment)
             return
         if inline and item is not None and line_start <= item[0] < pos:
             # A line comment belongs before the item it follows (as go-yaml/sops see it).
