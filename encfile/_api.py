@@ -43,11 +43,16 @@ def _keyring(identities: Identities) -> KeyRing:
     return KeyRing(list(identities))
 
 
-def decode_text(data: bytes, label: str) -> str:
-    """Input bytes as text: UTF-8 (a BOM is kept as U+FEFF), line endings untouched."""
+def decode_text(data: bytes, label: str, *, binary: bool = False) -> str:
+    """Input bytes as text: UTF-8 (a BOM is kept as U+FEFF), line endings untouched.
+
+    ``binary``: any bytes, those that are not UTF-8 carried as surrogate escapes.
+    """
     if len(data) > max_input_bytes():
         raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
                          hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+    if binary:
+        return data.decode("utf-8", "surrogateescape")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{label} is UTF-16; encfile reads UTF-8 files",
                          hints=["convert it, e.g. with 'iconv -f UTF-16 -t UTF-8'"])
@@ -57,7 +62,7 @@ def decode_text(data: bytes, label: str) -> str:
         raise InputError(f"{label} is not valid UTF-8 (byte {err.start})") from None
 
 
-def read_file(path: str | os.PathLike[str]) -> str:
+def read_file(path: str | os.PathLike[str], *, binary: bool = False) -> str:
     """Read a file as text for encfile; raise FileMissingError or InputError."""
     p = Path(path)
     label = f"'{p}'"
@@ -75,7 +80,7 @@ def read_file(path: str | os.PathLike[str]) -> str:
         raise InputError(f"cannot read {label}: permission denied") from None
     except OSError as err:
         raise InputError(f"cannot read {label}: {err.strerror or err}") from None
-    return decode_text(data, label)
+    return decode_text(data, label, binary=binary)
 
 
 def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
@@ -154,7 +159,8 @@ def load(path: str | os.PathLike[str], *, format: str | None = None,
          identities: Identities = None) -> Any:
     """Decrypt a file to Python data; the format comes from the extension by default."""
     label = f"'{os.fspath(path)}'"
-    opened = open_encrypted(read_file(path), format=_format_of(path, format),
+    fmt = _format_of(path, format)
+    opened = open_encrypted(read_file(path, binary=fmt == "binary"), format=fmt,
                             identities=identities, label=label)
     return _single(opened.data(), label)
 
@@ -162,7 +168,8 @@ def load(path: str | os.PathLike[str], *, format: str | None = None,
 def load_all(path: str | os.PathLike[str], *, format: str | None = None,
              identities: Identities = None) -> list[Any]:
     """Decrypt a (multi-document) file to a list with one item per document."""
-    opened = open_encrypted(read_file(path), format=_format_of(path, format),
+    fmt = _format_of(path, format)
+    opened = open_encrypted(read_file(path, binary=fmt == "binary"), format=fmt,
                             identities=identities, label=f"'{os.fspath(path)}'")
     return opened.data()
 
@@ -170,7 +177,8 @@ def load_all(path: str | os.PathLike[str], *, format: str | None = None,
 def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,
                  identities: Identities = None, ignore_mac: bool = False) -> str:
     """Decrypt a file to its plaintext (never written anywhere by encfile)."""
-    return open_encrypted(read_file(path), format=_format_of(path, format),
+    fmt = _format_of(path, format)
+    return open_encrypted(read_file(path, binary=fmt == "binary"), format=fmt,
                           identities=identities, ignore_mac=ignore_mac,
                           label=f"'{os.fspath(path)}'").text()
 
@@ -182,7 +190,8 @@ def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str
     """Encrypt a file's values; return the encrypted text (the file is not changed)."""
     from .document import encrypt_text
 
-    return encrypt_text(read_file(path), fmt=_format_of(path, format),
+    fmt = _format_of(path, format)
+    return encrypt_text(read_file(path, binary=fmt == "binary"), fmt=fmt,
                         recipients=_groups(recipients, key_groups), rules=rules,
                         shamir_threshold=shamir_threshold, now=now,
                         label=f"'{os.fspath(path)}'")

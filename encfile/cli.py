@@ -118,14 +118,20 @@ def _read_input(path: str, input_type: str | None, *, what: str) -> tuple[str, s
         if not input_type:
             raise errors.InputError(f"{what} standard input needs --input-type",
                                     hints=["e.g. 'encfile -d --input-type yaml - < secrets.enc.yaml'"])
-        return _api.decode_text(sys.stdin.buffer.read(), "standard input"), input_type, "<stdin>"
+        return (_api.decode_text(sys.stdin.buffer.read(), "standard input",
+                                 binary=input_type == "binary"), input_type, "<stdin>")
     fmt = input_type or formats.detect(path)
-    return _api.read_file(path), fmt, f"'{path}'"
+    return _api.read_file(path, binary=fmt == "binary"), fmt, f"'{path}'"
 
 
-def _check_output_type(input_type: str, output_type: str | None) -> None:
-    if output_type and output_type != input_type:
-        raise errors.InputError(f"converting {input_type} to {output_type} is not supported yet")
+def _convert(docs: list[Any], input_type: str, output_type: str | None) -> str | None:
+    """The data in another format when ``--output-type`` asks for one, else None."""
+    if not output_type or output_type == input_type:
+        return None
+    from . import convert, formats
+
+    formats.get(output_type)  # an unknown name is an error, not a silent fallback
+    return convert.render(docs, output_type, input_type)
 
 
 def _rules(**given: Any) -> Any:
@@ -160,7 +166,11 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
     outputs = []
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="encrypting")
-        _check_output_type(fmt, output_type)
+        if output_type and output_type != fmt:
+            from . import formats
+
+            converted = _convert(formats.get(fmt).parse(text).to_python(), fmt, output_type)
+            text, fmt = converted or text, output_type
         result = encrypt_text(text, fmt=fmt, recipients=[recipients], rules=rule_set,
                               shamir_threshold=shamir_threshold, label=label)
         _info(f"encrypted {label} for {len(recipients)} recipient(s)")
@@ -194,13 +204,14 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     results: list[tuple[str, str]] = []
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="decrypting")
-        _check_output_type(fmt, output_type)
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
         _info(f"decrypted {label}")
         if path_spec is not None:
             docs = opened.data()
             value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
             plain = value if isinstance(value, str) else yaml_emit.dump(value)
+        elif output_type and output_type != fmt:
+            plain = _convert(opened.data(), fmt, output_type) or ""
         else:
             plain = opened.text()
         results.append((path, plain))
@@ -363,8 +374,9 @@ def _build_app() -> Any:
     in_place_opt = typer.Option(False, "--in-place", "-i", help="Write the result over the file.")
     output_opt = typer.Option(None, "--output", "-o", help="Write the result to this file.")
     input_type_opt = typer.Option(None, "--input-type",
-                                  help="Input format (yaml); default from the file name.")
-    output_type_opt = typer.Option(None, "--output-type", help="Output format (yaml).")
+                                  help="Input format: yaml, json, dotenv, ini or binary; default from the file name.")
+    output_type_opt = typer.Option(None, "--output-type",
+                                   help="Output format (converts the data); default: the input format.")
 
     @app.command("encrypt", epilog="Example: encfile -e --age age1… -i secrets.yaml")
     def encrypt_command(

@@ -31,7 +31,7 @@ from .errors import (
 from .keys import KeyRing
 from .metadata import Metadata, format_lastmodified
 from .rules import Rules
-from .tree import Alias, Branch, Comment, Scalar, Seq, walk
+from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
 
 _MAC_ONLY_INIT = hashlib.sha256(b"sops").digest()
 
@@ -78,24 +78,32 @@ def encrypt_text(
     label: str = "input",
 ) -> str:
     """Encrypt a plaintext document for ``recipients`` (one list per key group)."""
-    parsed = formats.get(fmt).parse(text)
+    codec = formats.get(fmt)
+    parsed = codec.parse(text)
     if parsed.metadata is not None:
         raise AlreadyEncryptedError(
             f"{label} is already encrypted: it has sops metadata",
             hints=["decrypt it first, or edit it with 'encfile -d'"],
         )
-    rules = (rules or Rules()).with_default()
+    if getattr(codec, "WHOLE_FILE", False):
+        # One value, the whole file: sops ignores (and does not store) any rule.
+        rules = Rules(mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+    else:
+        rules = (rules or Rules()).with_default()
     key = crypto.new_data_key()
     cipher = crypto.Cipher(key)
     mac = _new_hash(rules)
     mac_all = not rules.mac_only_encrypted
     comments: list[str] = []
+    hidden: list[str] = []
     seal = _token.seal
     to_bytes = values.to_bytes
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         data = to_bytes(node.text)
-        if mac_all or encrypted:
+        if type(node) is Hidden:
+            hidden.append(f"{aad}{encrypted:d}{node.text}")
+        elif mac_all or encrypted:
             mac.update(data)
         if encrypted and data:
             node.out = seal(cipher, data, aad, node.kind or "str")
@@ -126,6 +134,8 @@ def encrypt_text(
     layout_data = parsed.layout()
     if comments:
         layout_data["comments"] = layout.comment_digest(comments)
+    if hidden:
+        layout_data["hidden"] = layout.comment_digest(hidden)
     metadata = Metadata(
         key_groups=datakey.wrap_groups(key, recipients, shamir_threshold),
         lastmodified=lastmodified,
@@ -187,12 +197,16 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     mac = _new_hash(rules)
     mac_all = not rules.mac_only_encrypted
     comments: list[str] = []
+    hidden: list[str] = []
     unopened: list[tuple[Comment, _token.Token]] = []
     prefixes: set[str] = {":"}
     to_bytes = values.to_bytes
     open_token = _token.open_token
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
+        if type(node) is Hidden:
+            _open_hidden(node, aad, encrypted)
+            return
         if not encrypted:
             if mac_all:
                 mac.update(to_bytes(node.text))
@@ -224,6 +238,21 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         mac.update(data)
         if not strict:
             prefixes.update(_prefixes(aad))
+
+    def _open_hidden(node: Scalar, aad: str, encrypted: bool) -> None:
+        # Only encfile writes values sops cannot see; the layout vouches for them.
+        if not encrypted or not node.text:
+            hidden.append(f"{aad}{encrypted:d}{node.text}")
+            return
+        try:
+            tok = _token.parse(node.text)
+            plain = values.from_bytes(open_token(cipher, tok, aad))
+            values.check_plaintext(tok.type, plain)
+        except (_token.MalformedToken, crypto.AuthenticationFailed, ValueError):
+            raise TamperedValueError(f"{label}: the value at {_path(aad)!r} does not "
+                                     "authenticate") from None
+        node.out = (tok.type, plain)
+        hidden.append(f"{aad}{encrypted:d}{plain}")
 
     def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
         if not encrypted or not node.text:
@@ -275,8 +304,15 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             if not hmac.compare_digest(str(expected), str(actual)):
                 raise TamperedValueError(f"{label}: its comments were changed, removed or "
                                          "reordered")
+            expected = sealed_layout.get("hidden")
+            actual = layout.comment_digest(hidden) if hidden else None
+            if not hmac.compare_digest(str(expected), str(actual)):
+                raise TamperedValueError(f"{label}: a value given twice was changed")
     elif strict and not ignore_mac:
         raise TamperedValueError(f"{label}: its layout data is missing")
+    elif hidden:
+        raise TamperedValueError(f"{label}: a value given twice has no layout data to vouch "
+                                 "for it")
     try:
         parsed.apply_layout(sealed_layout)
     except InputError as err:

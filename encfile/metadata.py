@@ -16,6 +16,8 @@ metadata keys, and drops them when it rewrites a file):
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,3 +191,84 @@ def normalize_lastmodified(text: str) -> str:
 def format_lastmodified(when: _dt.datetime) -> str:
     """A datetime as sops writes ``lastmodified``: UTC, whole seconds, ``Z``."""
     return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- flat metadata (dotenv ``sops_…`` lines, the INI ``[sops]`` section) -----------------------
+
+_MAP, _LIST = "__map_", "__list_"
+
+
+def flatten(block: dict[str, Any]) -> list[tuple[str, str]]:
+    """The block as sops's flat ``(key, value)`` pairs, sorted bytewise by key.
+
+    Nested maps add ``__map_<key>``, list items ``__list_<i>``; empty lists and
+    nulls vanish; ``True`` is ``true`` and numbers are written without decimals.
+    """
+    out: list[tuple[str, str]] = []
+
+    def descend(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                descend(item, f"{key}{_MAP}{name}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                descend(item, f"{key}{_LIST}{index}")
+        elif value is not None:
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, (int, float)):
+                text = f"{value:.0f}"
+            else:
+                text = str(value)
+            out.append((key, text))
+
+    for name, value in block.items():
+        descend(value, name)
+    out.sort(key=lambda kv: kv[0].encode("utf-8"))
+    return out
+
+
+_SPLIT = re.compile(f"({_MAP}|{_LIST})")
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Inverse of :func:`flatten` (lists rebuilt by index, in any order of the pairs)."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = _SPLIT.split(key)
+        path: list[str | int] = [parts[0]]
+        for sep, name in zip(parts[1::2], parts[2::2], strict=True):
+            if sep == _LIST:
+                if not name.isdigit():
+                    raise InputError(f"sops metadata key {key!r} has a bad list index")
+                path.append(int(name))
+            else:
+                path.append(name)
+        node: Any = root
+        for step, nxt in itertools.pairwise(path):
+            child = node.get(step)
+            if child is None:
+                child = {} if isinstance(nxt, str) else _Items()
+                node[step] = child
+            elif not isinstance(child, dict) or isinstance(child, _Items) != isinstance(nxt, int):
+                raise InputError(f"sops metadata key {key!r} mixes lists and maps")
+            node = child
+        if path[-1] in node:
+            raise InputError(f"sops metadata key {key!r} appears twice")
+        node[path[-1]] = value
+    result: dict[str, Any] = _lists(root)
+    return result
+
+
+class _Items(dict):  # type: ignore[type-arg]
+    """List items by index while unflattening."""
+
+
+def _lists(node: Any) -> Any:
+    if isinstance(node, _Items):
+        if sorted(node) != list(range(len(node))):
+            raise InputError("sops metadata has a list with missing items")
+        return [_lists(node[i]) for i in range(len(node))]
+    if isinstance(node, dict):
+        return {k: _lists(v) for k, v in node.items()}
+    return node

@@ -40,6 +40,16 @@ class Scalar:
         return f"Scalar({self.kind!r}, {self.text!r})"
 
 
+class Hidden(Scalar):
+    """A value sops's reader never sees (an INI key given twice: go-ini keeps the last).
+
+    encfile encrypts it like any value, under the same key path, but leaves it
+    out of the sops MAC; the layout carries a digest of these values instead.
+    """
+
+    __slots__ = ()
+
+
 class Comment:
     """A comment; ``text`` is what follows the marker (``#``/``;``)."""
 

@@ -63,6 +63,9 @@ def _digits(x: float) -> tuple[str, int]:
     return digits, len(digits) + exponent
 
 
+float_digits = _digits
+
+
 def _fmt_f(digits: str, dp: int) -> str:
     if dp <= 0:
         return "0." + "0" * (-dp) + digits

@@ -22,6 +22,18 @@ for f in plain/*.yaml; do
     rm -f "sops/$name.enc.yaml"   # sops cannot encrypt this one (see README.md)
   fi
 done
+# The other formats: sops picks the format from --input-type (binary for .bin and .pem).
+for f in plain/*.json plain/*.env plain/*.ini plain/*.bin plain/*.pem; do
+  file=$(basename "$f"); name=${file%.*}; ext=${file##*.}
+  case $ext in env) type=dotenv ;; bin|pem) type=binary ;; *) type=$ext ;; esac
+  if sops encrypt --age "$PUB" --input-type "$type" --output-type "$type" "$f" \
+       > "sops/$name.enc.$ext" 2>/dev/null; then
+    sops decrypt --input-type "$type" --output-type "$type" "sops/$name.enc.$ext" \
+      > "sops/$name.sops-d.$ext"
+  else
+    rm -f "sops/$name.enc.$ext"
+  fi
+done
 # Two recipients, a Kubernetes Secret with encrypted_regex, mac_only_encrypted, Shamir groups.
 sops encrypt --age "$PUB,$PUB2" plain/comments.yaml > sops/two-recipients.enc.yaml
 sops encrypt --age "$PUB" --encrypted-regex '^(data|stringData)$' plain/multidoc.yaml \

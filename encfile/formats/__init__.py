@@ -2,14 +2,17 @@
 
 A codec module provides ``NAME``, ``EXTENSIONS`` and ``parse(text)``, which
 returns an object with ``roots`` (the data trees), ``metadata`` (the raw
-``sops`` block or None), ``metadata_consistent()``, ``layout()``,
-``render_encrypted(metadata)``, ``render_plain(layout)`` and ``to_python()``.
+``sops`` block or None), ``metadata_consistent()``, ``structure_problem()``,
+``layout()``, ``render_encrypted(metadata)``, ``render_plain(layout)``,
+``apply_layout(layout)`` and ``to_python()``. A codec whose one value is the
+whole file sets ``WHOLE_FILE = True`` (sops applies no rules to it).
 Codecs know no crypto. Modules are imported only when their format is used.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 
 from ..errors import InputError
@@ -17,32 +20,45 @@ from ..errors import InputError
 # name -> module; adding a format means one module and one line here.
 _CODECS = {
     "yaml": "encfile.formats.yaml",
+    "json": "encfile.formats.json",
+    "dotenv": "encfile.formats.dotenv",
+    "ini": "encfile.formats.ini",
+    "binary": "encfile.formats.binary",
 }
-# Formats sops knows that this version of encfile does not implement yet.
-_PLANNED = ("json", "dotenv", "ini", "binary")
 FORMATS = tuple(_CODECS)
+_BY_EXTENSION = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv",
+                 ".ini": "ini", ".cfg": "ini"}
 
 
 def get(name: str) -> ModuleType:
     """The codec module for a format name."""
     module = _CODECS.get(name)
     if module is None:
-        if name in _PLANNED:
-            raise InputError(f"the {name} format is not supported yet",
-                             hints=["this version of encfile reads and writes YAML files"])
         raise InputError(f"unknown format {name!r}", hints=[f"formats: {', '.join(FORMATS)}"])
     return importlib.import_module(module)
 
 
 def detect(path: str) -> str:
-    """The format of a file name, from its extension, as sops decides it."""
-    lower = path.lower()
-    if lower.endswith((".yaml", ".yml")):
-        return "yaml"
-    if lower.endswith(".json"):
-        return "json"
-    if lower.endswith(".env"):
+    """The format of a file name: by extension, then dotenv's ``.env.<stage>`` names.
+
+    ``secrets.enc.yaml`` is YAML like ``secrets.yaml``; ``.env``, ``prod.env`` and
+    ``.env.production`` are dotenv; ``.cfg`` is INI; anything else is binary.
+    (sops knows only ``.yaml``/``.yml``, ``.json``, ``.env`` and ``.ini``.)
+    """
+    name = os.path.basename(path).lower()
+    fmt = _BY_EXTENSION.get(os.path.splitext(name)[1])
+    if fmt is not None:
+        return fmt
+    if name.startswith(".env.") or name == ".env":
         return "dotenv"
-    if lower.endswith(".ini"):
-        return "ini"
+    return "binary"
+
+
+def detect_like_sops(path: str) -> str:
+    """The format sops would pick for this file name (for hints and notes)."""
+    lower = path.lower()
+    for ext, fmt in ((".yaml", "yaml"), (".yml", "yaml"), (".json", "json"), (".env", "dotenv"),
+                     (".ini", "ini")):
+        if lower.endswith(ext):
+            return fmt
     return "binary"

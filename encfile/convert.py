@@ -1,0 +1,80 @@
+"""Format conversion (``--output-type``): Python data written as another format.
+
+Conversion goes through the data, so the result is the target format's plain
+rendering (as sops writes it), not a copy of the source layout. What the target
+cannot hold is refused with a clear error: a JSON file needs an object at the
+top, a dotenv file flat values, an INI file sections of flat values, and a
+binary file one ``data`` string.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from .errors import InputError
+
+
+def _scalar_text(value: Any, where: str, target: str) -> str:
+    if isinstance(value, (dict, list)):
+        raise InputError(f"cannot write the nested value at {where!r} in a {target} file",
+                         hints=[f"{target} holds flat values; use --extract, or keep the "
+                                "file as YAML or JSON"])
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        from . import values
+
+        return values.format_float_f(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _escape_newlines(text: str) -> str:
+    return text.replace("\n", "\\n")  # as sops writes dotenv values
+
+
+def _one(docs: list[Any], target: str) -> Any:
+    if len(docs) != 1:
+        raise InputError(f"cannot write {len(docs)} documents as one {target} file")
+    return docs[0]
+
+
+def render(docs: list[Any], target: str, source: str) -> str:
+    """The documents ``docs`` (decrypted data read as format ``source``) as ``target`` text."""
+    if source == "binary":
+        docs = [{"data": d} for d in docs]
+    if target == "yaml":
+        from .formats import yaml_emit
+
+        return "---\n".join(yaml_emit.dump(d) for d in docs)
+    data = _one(docs, target)
+    if target == "binary":
+        if not (isinstance(data, dict) and set(data) == {"data"} and isinstance(data["data"], str)):
+            raise InputError("a binary file can only be written from a single 'data' string")
+        return str(data["data"])
+    if not isinstance(data, dict):
+        raise InputError(f"a {target} file needs a mapping at the top")
+    if target == "json":
+        from .formats import json_emit
+
+        return json_emit.dump(data) + "\n"
+    if target == "dotenv":
+        return "".join(f"{k}={_escape_newlines(_scalar_text(v, k, target))}\n"
+                       for k, v in data.items())
+    if target == "ini":
+        from .formats.ini import render_value
+
+        out = []
+        for name, section in data.items():
+            if not isinstance(section, dict):
+                raise InputError(f"the value at {name!r} is not a section: INI files hold "
+                                 "sections of keys")
+            lines = [f"{k} = {render_value(_scalar_text(v, f'{name}:{k}', target))}\n"
+                     for k, v in section.items()]
+            out.append(f"[{name}]\n" + "".join(lines))
+        return "\n".join(out)
+    raise InputError(f"unknown format {target!r}")

@@ -1,0 +1,319 @@
+"""The dotenv codec: ``KEY=value`` lines, spliced in place.
+
+The data is what sops's dotenv reader makes of a line, so both tools see the
+same values and key paths: the key is everything before the first ``=`` (taken
+literally: ``export X`` and ``X `` are keys), the value everything after it
+(quotes, spaces and an inline ``# comment`` included, a CRLF file's ``\\r``
+too), with the two characters ``\\n`` read as a newline. A line whose first
+character is ``#`` is a comment. Every value is a string.
+
+What sops's format cannot express is still encrypted and restored exactly:
+
+* a quoted value running over several lines is one value (sops reads the
+  encrypted file, where the value is one token on one line);
+* an indented comment, or a line without ``=``, is encrypted as a comment at
+  the start of its line, and the layout restores the line's start;
+* a line of spaces (or a CRLF file's empty line) is written empty.
+
+What the values *mean* to a program (quotes removed, escapes decoded, inline
+comments cut) is :func:`interpret`'s job: python-dotenv's rules, plus backtick
+quotes as Node's dotenv reads them. The metadata is sops's flat
+``sops_<key>=<value>`` lines, sorted, after the data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..metadata import flatten, unflatten
+from ..tree import Branch, Comment, Scalar
+
+NAME = "dotenv"
+EXTENSIONS = (".env",)
+META_PREFIX = "sops_"
+_QUOTES = "\"'`"
+
+
+def _render(plain: str) -> str:
+    """A value as sops writes it: newlines as the two characters ``\\n``."""
+    return plain.replace("\n", "\\n")
+
+
+def _closing(text: str, pos: int, quote: str) -> int:
+    """Index of the quote closing a value opened at ``pos - 1`` (-1 if none)."""
+    if quote == "`":
+        return text.find("`", pos)
+    while True:
+        found = text.find(quote, pos)
+        if found < 0:
+            return -1
+        backslashes = 0
+        while found - backslashes - 1 >= pos and text[found - backslashes - 1] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return found
+        pos = found + 1
+
+
+@dataclass
+class ParsedDotenv:
+    text: str
+    root: Branch
+    scalars: list[Scalar] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    meta_pairs: list[tuple[str, str]] = field(default_factory=list)
+    meta_lines: list[tuple[int, int]] = field(default_factory=list)  # spans, newline included
+    data_end: int = 0  # end of the last data line (after its newline)
+    # line starts the encrypted file cannot show: comment index -> text before the comment
+    prefixes: dict[str, str] = field(default_factory=dict)
+    blanks: dict[str, str] = field(default_factory=dict)  # blank-line index -> its spaces
+    blank_spans: list[tuple[int, int]] = field(default_factory=list)
+    sops_notes: list[str] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def roots(self) -> list[Branch]:
+        return [self.root]
+
+    @property
+    def metadata(self) -> Any:
+        if not self.meta_lines:
+            return None
+        return unflatten(self.meta_pairs)
+
+    def metadata_consistent(self) -> bool:
+        return True
+
+    def structure_problem(self) -> str | None:
+        if self.meta_lines and self.data_end > self.meta_lines[0][0]:
+            return "text follows the sops metadata"
+        return None
+
+    # -- encrypting ------------------------------------------------------------------------
+
+    def layout(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        scalars = {str(n.ordinal): self.text[n.start:n.end] for n in self.scalars
+                   if n.out is not None and self.text[n.start:n.end] != _render(n.text)}
+        if scalars:
+            out["scalars"] = scalars
+        if self.prefixes:
+            out["prefixes"] = self.prefixes
+        if self.blanks:
+            out["blanks"] = self.blanks
+        if self.text and not self.text.endswith("\n"):
+            out["no_final_newline"] = True
+        return out
+
+    def render_encrypted(self, metadata: dict[str, Any]) -> str:
+        text = self.text
+        splices = [(n.start, n.end, n.out) for n in self.scalars if n.out is not None]
+        for c in self.comments:
+            body = c.out if c.out is not None else c.text
+            if c.ctx is not None:  # an indented comment or a bare line: '#' at the start
+                splices.append((c.ctx, c.end, "#" + body))
+            elif c.out is not None:
+                splices.append((c.start, c.end, body))
+        splices += [(s, e, "") for s, e in self.blank_spans if s != e]
+        lines = "".join(f"{META_PREFIX}{k}={_render(v)}\n" for k, v in flatten(metadata))
+        body = _apply(text, splices)
+        if body and not body.endswith("\n"):
+            body += "\n"
+        return body + lines
+
+    # -- decrypting ------------------------------------------------------------------------
+
+    def render_plain(self, layout: dict[str, Any] | None) -> str:
+        layout = layout or {}
+        overrides: dict[str, str] = layout.get("scalars", {})
+        prefixes: dict[str, str] = layout.get("prefixes", {})
+        blanks: dict[str, str] = layout.get("blanks", {})
+        splices = []
+        for node in self.scalars:
+            if node.out is not None:
+                rendered = overrides.get(str(node.ordinal)) if overrides else None
+                splices.append((node.start, node.end,
+                                rendered if rendered is not None else _render(node.out[1])))
+        for index, c in enumerate(self.comments):
+            prefix = prefixes.get(str(index)) if prefixes else None
+            if prefix is not None:
+                body = c.out if c.out is not None else c.text
+                splices.append((c.start - 1, c.end, prefix + body))
+            elif c.out is not None:
+                splices.append((c.start, c.end, c.out))
+        if blanks:
+            for index, (start, end) in enumerate(self.blank_spans):
+                if str(index) in blanks:
+                    splices.append((start, end, blanks[str(index)]))
+        splices += [(s, e, "") for s, e in self.meta_lines]
+        out = _apply(self.text, splices)
+        if layout.get("no_final_newline") and out.endswith("\n"):
+            out = out[:-1]
+        return out
+
+    def apply_layout(self, layout: dict[str, Any] | None) -> None:
+        scalars = (layout or {}).get("scalars", {})
+        if not isinstance(scalars, dict):
+            raise InputError("layout data is malformed")
+        self.overrides = scalars
+
+    # -- data --------------------------------------------------------------------------------
+
+    def to_python(self) -> list[Any]:
+        """The variables as a program reads them (see :func:`interpret`)."""
+        out: dict[str, Any] = {}
+        for item in self.root:
+            if isinstance(item, Comment):
+                continue
+            key, node = item
+            name = interpret_key(key)
+            if node.out is not None:
+                source = self.overrides.get(str(node.ordinal)) or _render(node.out[1])
+            else:
+                source = self.text[node.start:node.end]
+            out[name] = interpret(source)
+        return [out]
+
+
+def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
+    splices.sort(key=lambda s: (s[0], s[1]))
+    out: list[str] = []
+    pos = 0
+    for start, end, replacement in splices:
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# -- reading values as programs do ----------------------------------------------------------
+
+_EXPORT = re.compile(r"\s*export[ \t]+")
+_DOUBLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'",
+                   "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_INLINE_COMMENT = re.compile(r"[ \t]+#.*", re.S)
+
+
+def interpret_key(key: str) -> str:
+    """A line's key as python-dotenv reads it: ``export`` and spaces removed."""
+    match = _EXPORT.match(key)
+    name = key[match.end():] if match else key
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == "'":
+        name = name[1:-1]
+    return name
+
+
+def interpret(source: str) -> str:
+    """A value's text after ``=`` as python-dotenv reads it (and Node's dotenv for backticks).
+
+    Double quotes decode backslash escapes; single quotes only ``\\'`` and
+    ``\\\\``; backticks nothing; an unquoted value loses an inline ``# comment``
+    and the spaces around it.
+    """
+    value = source.lstrip(" \t")
+    if value and value[0] in _QUOTES:
+        quote = value[0]
+        end = _closing(value, 1, quote)
+        if end > 0:
+            inner = value[1:end]
+            if quote == '"':
+                return _ESCAPE.sub(lambda m: _DOUBLE_ESCAPES.get(m.group(1), m.group()), inner)
+            if quote == "'":
+                return _ESCAPE.sub(lambda m: m.group(1) if m.group(1) in "'\\" else m.group(),
+                                   inner)
+            return inner
+    value = value.rstrip("\r")
+    return _INLINE_COMMENT.sub("", value).strip(" \t")
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+def parse(text: str) -> ParsedDotenv:
+    parsed = ParsedDotenv(text, Branch())
+    root = parsed.root
+    notes = parsed.sops_notes
+    pos = 0
+    size = len(text)
+    line_no = 0
+    while pos < size:
+        line_no += 1
+        eol = text.find("\n", pos)
+        if eol < 0:
+            eol = size
+        nxt = eol + 1
+        if eol == pos:  # an empty line
+            parsed.blank_spans.append((pos, eol))
+            pos = nxt
+            continue
+        first = text[pos]
+        if first == "#":
+            _comment(parsed, pos, pos + 1, eol, None)
+            pos = nxt
+            continue
+        stripped = text[pos:eol].lstrip(" \t\r")
+        if not stripped:  # spaces only: sops stops at it, so it is written empty
+            parsed.blanks[str(len(parsed.blank_spans))] = text[pos:eol]
+            parsed.blank_spans.append((pos, eol))
+            pos = nxt
+            continue
+        eq = text.find("=", pos, eol)
+        if stripped[0] == "#" or eq < 0:
+            mark = eol - len(stripped) if stripped[0] == "#" else pos
+            _comment(parsed, pos, mark + 1 if stripped[0] == "#" else pos, eol,
+                     text[pos:mark + 1] if stripped[0] == "#" else "")
+            if stripped[0] != "#" and len(notes) < 10:
+                notes.append(f"line {line_no} has no '=': sops cannot read it")
+            pos = nxt
+            continue
+        key = text[pos:eq]
+        start = eq + 1
+        end = _value_end(text, start, eol)
+        if end != eol:
+            line_no += text.count("\n", eol, end)
+            nxt = end + 1
+            if len(notes) < 10:
+                notes.append(f"the value of {key.strip()!r} spans several lines: sops cannot "
+                             "read it from the plain file")
+        raw = text[start:end]
+        if key.startswith(META_PREFIX):
+            parsed.meta_pairs.append((key[len(META_PREFIX):], raw.replace("\\n", "\n")))
+            parsed.meta_lines.append((pos, min(nxt, size)))
+        else:
+            node = Scalar("str", raw.replace("\\n", "\n"), start, end, len(parsed.scalars))
+            parsed.scalars.append(node)
+            root.append((key, node))
+            parsed.data_end = min(nxt, size)
+        pos = nxt
+    return parsed
+
+
+def _comment(parsed: ParsedDotenv, line_start: int, start: int, end: int,
+             prefix: str | None) -> None:
+    """A comment; ``prefix`` is the line's text before the comment when it is not just '#'."""
+    comment = Comment(parsed.text[start:end], start, end)
+    if prefix is not None:
+        comment.ctx = line_start
+        parsed.prefixes[str(len(parsed.comments))] = prefix
+    parsed.comments.append(comment)
+    parsed.root.append(comment)
+    parsed.data_end = end
+
+
+def _value_end(text: str, start: int, eol: int) -> int:
+    """Where a value ends: its line's end, or a later line's if a quote stays open."""
+    value_start = start
+    while value_start < eol and text[value_start] in " \t":
+        value_start += 1
+    if value_start >= eol or text[value_start] not in _QUOTES:
+        return eol
+    close = _closing(text, value_start + 1, text[value_start])
+    if close < 0 or close < eol:
+        return eol
+    end = text.find("\n", close)
+    return len(text) if end < 0 else end

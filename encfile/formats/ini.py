@@ -1,0 +1,532 @@
+"""The INI codec: sections of ``key = value`` lines, spliced in place.
+
+Values are what sops's INI reader (go-ini v1.67) makes of them, so both tools
+agree on the data and on key paths (``section:key:``; keys before the first
+header are in section ``DEFAULT``):
+
+* the key is the text before the first ``=`` or ``:``, trimmed, case kept;
+* the value is trimmed; an unquoted ``;`` or ``#`` starts an inline comment;
+  surrounding ``'``/``"`` quotes are removed; ``\"\"\"…\"\"\"`` and backtick
+  quotes may span lines; a trailing ``\\`` continues the value on the next line;
+* a key given twice in a section keeps its first place and its last value
+  (the earlier values are encrypted too, outside sops's MAC: see ``Hidden``);
+* comment lines above a key or a section header belong to it (AAD
+  ``section:``); sops strips the marker and the spaces after it.
+
+Files that go-ini cannot read because of indented continuation lines
+(``tox.ini``, ``setup.cfg``: Python's configparser style) are read the way
+configparser reads them: a value runs on over the lines indented deeper than
+its key, joined with newlines, and no inline comments or quotes are special.
+The encrypted file writes each such value as one token, so sops reads it.
+
+Encrypted values and comments are spliced into the text; the ``[sops]``
+section (sops's flat metadata keys, aligned) is appended after a blank line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..metadata import flatten, unflatten
+from ..tree import Branch, Comment, Hidden, Scalar
+
+NAME = "ini"
+EXTENSIONS = (".ini", ".cfg")
+DEFAULT_SECTION = "DEFAULT"
+META_SECTION = "sops"
+_COMMENT_CUT = {";": "; ", "#": "# "}
+
+
+def render_value(value: str) -> str:
+    """A value as go-ini writes it, quoted so that go-ini reads it back unchanged."""
+    if "\n" in value or "`" in value:
+        return f'"""{value}"""'
+    if (";" in value or "#" in value or value.endswith("\\") or value.startswith('"""')
+            or (len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"")):
+        return f"`{value}`"
+    if value.strip() != value:
+        return f'"{value}"'
+    return value
+
+
+class _Unreadable(Exception):
+    """go-ini would stop at this line."""
+
+    def __init__(self, line_no: int, message: str, continuation: bool) -> None:
+        super().__init__(message)
+        self.line_no = line_no
+        self.continuation = continuation  # an indented line after a key: configparser style
+
+
+@dataclass
+class _Section:
+    name: str
+    node: Branch
+    header: tuple[int, int] | None  # span of the header line (newline excluded)
+    keys: dict[str, int] = field(default_factory=dict)  # key -> index in node
+
+
+@dataclass
+class ParsedIni:
+    text: str
+    nl: str
+    sections: list[_Section]
+    root: Branch
+    scalars: list[Scalar] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    configparser: bool = False
+    meta: _Section | None = None
+    meta_pairs: list[tuple[str, str]] = field(default_factory=list)
+    meta_span: tuple[int, int] | None = None
+    tail_after_meta: bool = False
+    sops_notes: list[str] = field(default_factory=list)
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def roots(self) -> list[Branch]:
+        return [self.root]
+
+    @property
+    def metadata(self) -> Any:
+        if self.meta is None:
+            return None
+        return unflatten(self.meta_pairs)
+
+    def metadata_consistent(self) -> bool:
+        return sum(s.name == META_SECTION for s in self.sections) <= 1
+
+    def structure_problem(self) -> str | None:
+        if self.tail_after_meta:
+            return "text follows the sops metadata"
+        return None
+
+    # -- encrypting ------------------------------------------------------------------------
+
+    def _encrypted_form(self, node: Scalar) -> str | None:
+        """What replaces a value's span in the encrypted file (None: it stays as written)."""
+        if node.out is not None:
+            return str(node.out)
+        if self.configparser and (node.ctx != node.text or render_value(node.text) != node.text):
+            return render_value(node.text)  # so that go-ini reads the clear value the same
+        return None
+
+    def layout(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        text = self.text
+        scalars = {}
+        for node in self.scalars:
+            form = self._encrypted_form(node)
+            if form is not None and text[node.start:node.end] != (
+                    render_value(node.text) if node.out is not None else form):
+                scalars[str(node.ordinal)] = text[node.start:node.end]
+        if scalars:
+            out["scalars"] = scalars
+        if text and not text.endswith("\n"):
+            out["no_final_newline"] = True
+        return out
+
+    def render_encrypted(self, metadata: dict[str, Any]) -> str:
+        splices = []
+        for node in self.scalars:
+            form = self._encrypted_form(node)
+            if form is not None:
+                splices.append((node.start, node.end, form))
+        splices += [(c.start, c.end, c.out) for c in self.comments if c.out is not None]
+        body = _apply(self.text, splices)
+        nl = self.nl
+        if body and not body.endswith("\n"):
+            body += nl
+        pairs = flatten(metadata)
+        width = max(len(k) for k, _ in pairs)
+        lines = "".join(f"{k.ljust(width)} = {render_value(_escape_newlines(v))}{nl}"
+                        for k, v in pairs)
+        return body + (nl if body else "") + f"[{META_SECTION}]{nl}" + lines
+
+    # -- decrypting ------------------------------------------------------------------------
+
+    def render_plain(self, layout: dict[str, Any] | None) -> str:
+        layout = layout or {}
+        overrides: dict[str, str] = layout.get("scalars", {})
+        splices = []
+        for node in self.scalars:
+            rendered = overrides.get(str(node.ordinal)) if overrides else None
+            if rendered is None and node.out is not None:
+                rendered = render_value(node.out[1])
+            if rendered is not None:
+                splices.append((node.start, node.end, rendered))
+        splices += [(c.start, c.end, c.out) for c in self.comments if c.out is not None]
+        if self.meta_span is not None:
+            splices.append((*self.meta_span, ""))
+        out = _apply(self.text, splices)
+        if layout.get("no_final_newline") and out.endswith("\n"):
+            out = out[:-2] if out.endswith("\r\n") else out[:-1]
+        return out
+
+    def apply_layout(self, layout: dict[str, Any] | None) -> None:
+        scalars = (layout or {}).get("scalars", {})
+        if not isinstance(scalars, dict):
+            raise InputError("layout data is malformed")
+        self.overrides = scalars
+
+    # -- data --------------------------------------------------------------------------------
+
+    def to_python(self) -> list[Any]:
+        """``{section: {key: value}}``; the keys before any header are under ``DEFAULT``."""
+        out: dict[str, dict[str, str]] = {}
+        for section in self.sections:
+            if section is self.meta:
+                continue
+            values = out.setdefault(section.name, {})
+            for item in section.node:
+                if isinstance(item, tuple) and not isinstance(item[1], Hidden):
+                    node = item[1]
+                    values[item[0]] = node.out[1] if node.out is not None else node.text
+        if not out.get(DEFAULT_SECTION):
+            out.pop(DEFAULT_SECTION, None)
+        return [out]
+
+
+def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
+    splices.sort(key=lambda s: (s[0], s[1]))
+    out: list[str] = []
+    pos = 0
+    for start, end, replacement in splices:
+        out.append(text[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+_LINE = re.compile(r"[^\n]*\n?")
+
+
+def parse(text: str) -> ParsedIni:
+    if text.startswith("\ufeff"):
+        raise InputError("an INI file with a byte order mark is not supported",
+                         hints=["remove the BOM (the first three bytes)"])
+    try:
+        return _Parser(text, configparser=False).run()
+    except _Unreadable as err:
+        if not err.continuation:
+            raise InputError(f"line {err.line_no}: {err}") from None
+    try:
+        parsed = _Parser(text, configparser=True).run()
+    except _Unreadable as err:
+        raise InputError(f"line {err.line_no}: {err}") from None
+    parsed.sops_notes.append("its indented continuation lines stop sops's INI reader")
+    return parsed
+
+
+class _Parser:
+    def __init__(self, text: str, *, configparser: bool) -> None:
+        self.text = text
+        self.configparser = configparser
+        nl = "\r\n" if "\r\n" in text else "\n"
+        self.root = Branch()
+        default = _Section(DEFAULT_SECTION, Branch(), None)
+        self.root.append((DEFAULT_SECTION, default.node))
+        self.parsed = ParsedIni(text, nl, [default], self.root, configparser=configparser)
+        self.section = default
+        self.pending: list[Comment] = []
+        self.key_indent = -1  # indentation of the last key line (configparser mode)
+        self.last_key: Scalar | None = None
+        self.indent = 0
+        self.blank_run = 0
+        self.tentative: list[Comment] = []  # comments inside a configparser value, maybe
+        self.auto = 1
+
+    def run(self) -> ParsedIni:
+        text = self.text
+        lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if m.end() > m.start()]
+        i = 0
+        while i < len(lines):
+            start, end = lines[i]
+            i = self.line(lines, i, start, end)
+        self._end()
+        return self.parsed
+
+    # A line; returns the index of the next line to read.
+    def line(self, lines: list[tuple[int, int]], i: int, start: int, end: int) -> int:
+        text = self.text
+        content_end = end - 1 if text.endswith("\n", start, end) else end
+        if text.endswith("\r", start, content_end):
+            content_end -= 1
+        raw = text[start:content_end]
+        body = raw.lstrip()
+        if not body:
+            self.blank_run += 1
+            return i + 1
+        indent = len(raw) - len(body)
+        at = start + indent
+        inside = self.configparser and indent > self.key_indent >= 0 and self.last_key is not None
+        if inside and body[0] not in "#;":
+            return self._continue(lines, i)
+        self.blank_run = 0
+        if body[0] in "#;":
+            self._comment(at, content_end)
+            if inside:
+                self.tentative.append(self.parsed.comments[-1])
+            return i + 1
+        self.tentative = []
+        self.indent = indent
+        self.key_indent = -1
+        self.last_key = None
+        if body[0] == "[":
+            self._header(i, start, at, content_end)
+            return i + 1
+        return self._key(lines, i, at, content_end, indent)
+
+    def _comment(self, marker: int, end: int) -> None:
+        text = self.text
+        cut = _COMMENT_CUT[text[marker]]
+        pos = marker
+        while pos < end and text[pos] in cut:
+            pos += 1
+        comment = Comment(text[pos:end], pos, end)
+        self.pending.append(comment)
+        self.parsed.comments.append(comment)
+
+    def _flush(self, section: _Section) -> None:
+        section.node.extend(self.pending)
+        self.pending = []
+
+    def _header(self, i: int, start: int, at: int, end: int) -> None:
+        text = self.text
+        close = text.rfind("]", at, end)
+        if close < 0:
+            raise _Unreadable(i + 1, "a section header is not closed with ']'", False)
+        name = text[at + 1:close]
+        if not name:
+            raise _Unreadable(i + 1, "a section header has no name", False)
+        rest = text[close + 1:end]
+        mark = min((p for p in (rest.find(";"), rest.find("#")) if p >= 0), default=-1)
+        section = _Section(name, Branch(), (start, end))
+        if name == META_SECTION and self.parsed.meta is None:
+            self.parsed.meta = section
+        elif self.parsed.meta is not None:
+            self.parsed.tail_after_meta = True
+        if section is self.parsed.meta:  # comments before it end the previous section
+            self._flush(self.section)
+        if mark >= 0:
+            self._comment(close + 1 + mark, end)
+        self._flush(section)
+        self.parsed.sections.append(section)
+        if section is not self.parsed.meta:
+            self.root.append((name, section.node))
+        self.section = section
+        self.auto = 1
+
+    def _key(self, lines: list[tuple[int, int]], i: int, at: int, end: int, indent: int) -> int:
+        text = self.text
+        name, value_at = self._key_name(i, at, end)
+        if self.configparser:
+            value_start = _skip_space(text, value_at, end)
+            value_end = end
+            while value_end > value_start and text[value_end - 1] in " \t\f\v":
+                value_end -= 1
+            node_text = text[value_start:value_end]
+            node = self._add(name, node_text, value_start, value_end, node_text)
+            self.key_indent = indent
+            self.last_key = node
+            return i + 1
+        value, value_start, value_end, next_i, comment_at = self._value(lines, i, value_at, end)
+        self._add(name, value, value_start, value_end, None)
+        if comment_at >= 0:
+            self._comment(comment_at, self._line_end(lines[next_i - 1]))
+            self.section.node.append(self.pending.pop())
+        return next_i
+
+    def _key_name(self, i: int, at: int, end: int) -> tuple[str, int]:
+        text = self.text
+        quote = ""
+        if text[at] == '"':
+            quote = '"""' if end - at > 6 and text.startswith('"""', at) else '"'
+        elif text[at] == "`":
+            quote = "`"
+        if quote:
+            close = text.find(quote, at + len(quote), end)
+            if close < 0:
+                raise _Unreadable(i + 1, "a quoted key is not closed", False)
+            delim = _find_any(text, "=:", close + len(quote), end)
+            if delim < 0:
+                raise _Unreadable(i + 1, "a key has no '=' or ':'", False)
+            return text[at + len(quote):close].strip(), delim + 1
+        delim = _find_any(text, "=:", at, end)
+        if delim < 0:
+            raise _Unreadable(i + 1, "a line has no '=' or ':'",
+                              self.indent > 0 and self._after_key())
+        if delim == at:
+            raise _Unreadable(i + 1, "a line has an empty key name", False)
+        name = text[at:delim].strip()
+        if name == "-":
+            name = f"#{self.auto}"
+            self.auto += 1
+        return name, delim + 1
+
+    def _after_key(self) -> bool:
+        """Is the offending line indented and preceded by a key (configparser continuation)?"""
+        return any(isinstance(item, tuple) for item in self.section.node)
+
+    def _value(self, lines: list[tuple[int, int]], i: int, at: int,
+               end: int) -> tuple[str, int, int, int, int]:
+        """go-ini's readValue: (value, span start, span end, next line index, comment start)."""
+        text = self.text
+        start = _skip_space(text, at, end)
+        if start >= end:
+            return "", start, start, i + 1, -1
+        quote = ""
+        if end - start > 3 and text.startswith('"""', start):
+            quote = '"""'
+        elif text[start] == "`":
+            quote = "`"
+        if quote:
+            inner = start + len(quote)
+            close = text.rfind(quote, inner, end)
+            if close >= 0:  # anything after the closing quote is ignored by go-ini
+                return text[inner:close], start, end, i + 1, -1
+            parts = [text[inner:lines[i][1]]]
+            j = i + 1
+            while j < len(lines):
+                line_start, line_end = lines[j]
+                close = text.rfind(quote, line_start, line_end)
+                if close >= 0:
+                    parts.append(text[line_start:close])
+                    content_end = self._line_end(lines[j])
+                    rest = text[close + len(quote):content_end]
+                    mark = min((p for p in (rest.find(";"), rest.find("#")) if p >= 0),
+                               default=-1)
+                    if mark >= 0:
+                        return ("".join(parts), start, close + len(quote) + mark, j + 1,
+                                close + len(quote) + mark)
+                    return "".join(parts), start, content_end, j + 1, -1
+                parts.append(text[line_start:line_end])
+                j += 1
+            raise _Unreadable(i + 1, "a quoted value is not closed", False)
+        stop = end
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        if text[stop - 1] == "\\":  # continuation lines
+            value = text[start:stop - 1]
+            j = i + 1
+            span_end = stop
+            while j < len(lines):
+                nxt = text[lines[j][0]:self._line_end(lines[j])].strip()
+                j += 1
+                if not nxt:
+                    break
+                value += nxt
+                span_end = self._line_end(lines[j - 1])
+                if not value.endswith("\\"):
+                    break
+                value = value[:-1]
+            return value, start, span_end, j, -1
+        mark = _find_any(text, "#;", start, stop)
+        comment_at = -1
+        if mark >= 0:
+            comment_at = mark
+            stop = mark
+            while stop > start and text[stop - 1].isspace():
+                stop -= 1
+        value = text[start:stop]
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" \
+                and value.find(value[0], 1) == len(value) - 1:
+            value = value[1:-1]
+        return value, start, stop, i + 1, comment_at
+
+    def _line_end(self, span: tuple[int, int]) -> int:
+        start, end = span
+        if self.text.endswith("\n", start, end):
+            end -= 1
+        if self.text.endswith("\r", start, end):
+            end -= 1
+        return end
+
+    def _continue(self, lines: list[tuple[int, int]], i: int) -> int:
+        """configparser style: indented lines extend the last key's value."""
+        node = self.last_key
+        assert node is not None
+        text = self.text
+        start, _ = lines[i]
+        end = self._line_end(lines[i])
+        part = text[start:end].strip()
+        node.text += "\n" * (self.blank_run + 1) + part
+        self.blank_run = 0
+        node.end = end
+        node.ctx = text[node.start:end]
+        for comment in self.tentative:  # a comment line inside the value: part of its text
+            self.parsed.comments.remove(comment)
+            self.pending.remove(comment)
+        self.tentative = []
+        return i + 1
+
+    def _add(self, name: str, value: str, start: int, end: int, source: str | None) -> Scalar:
+        section = self.section
+        node = Scalar("str", value, start, end, len(self.parsed.scalars),
+                      source if source is not None else text_of(self.text, start, end))
+        self.parsed.scalars.append(node)
+        if section is self.parsed.meta:
+            self.parsed.meta_pairs.append((name, value.replace("\\n", "\n")))
+            return node
+        index = section.keys.get(name)
+        if index is None:
+            section.keys[name] = len(section.node)
+            section.node.append((name, node))
+        else:  # go-ini keeps the first place and the last value
+            old = section.node[index][1]
+            hidden = Hidden(old.kind, old.text, old.start, old.end, old.ordinal, old.ctx)
+            self.parsed.scalars[old.ordinal] = hidden
+            section.node[index] = (name, node)
+            section.node.append((name, hidden))
+        self._flush(section)
+        return node
+
+    def _end(self) -> None:
+        parsed = self.parsed
+        # Comments after the last key: go-ini drops them; encfile keeps them encrypted.
+        if self.pending:
+            self._flush(self.section if self.section is not parsed.meta
+                        else parsed.sections[-2] if len(parsed.sections) > 1
+                        else parsed.sections[0])
+        meta = parsed.meta
+        if meta is not None:
+            parsed.scalars = [n for n in parsed.scalars
+                              if not (meta.header and n.start > meta.header[0])]
+            for ordinal, node in enumerate(parsed.scalars):
+                node.ordinal = ordinal
+            assert meta.header is not None
+            start = meta.header[0]
+            text = self.text
+            # one blank line before the section goes with it (encfile and sops write one)
+            before = text[:start]
+            for sep in ("\r\n\r\n", "\n\n"):
+                if before.endswith(sep):
+                    start -= len(sep) // 2
+                    break
+            parsed.meta_span = (start, len(text))
+            if parsed.tail_after_meta:
+                parsed.meta_span = None
+
+
+def _escape_newlines(value: str) -> str:
+    return value.replace("\n", "\\n")
+
+
+def text_of(text: str, start: int, end: int) -> str:
+    return text[start:end]
+
+
+def _skip_space(text: str, pos: int, end: int) -> int:
+    while pos < end and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _find_any(text: str, chars: str, start: int, end: int) -> int:
+    found = [p for p in (text.find(c, start, end) for c in chars) if p >= 0]
+    return min(found) if found else -1
