@@ -189,7 +189,6 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     from . import extract as _extract
     from . import fsutil
     from .document import open_text
-    from .formats import yaml_emit
     from .keys import KeyRing
 
     if in_place and output:
@@ -209,7 +208,12 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
         if path_spec is not None:
             docs = opened.data()
             value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
-            plain = value if isinstance(value, str) else yaml_emit.dump(value)
+            if isinstance(value, str):
+                plain = value
+            else:
+                from .formats import yaml_emit
+
+                plain = yaml_emit.dump(value)
         elif output_type and output_type != fmt:
             plain = _convert(opened.data(), fmt, output_type) or ""
         else:

@@ -67,6 +67,13 @@ class Cipher:
         out = self._aead.encrypt(iv, plaintext, aad)
         return out[:-TAG_SIZE], iv, out[-TAG_SIZE:]
 
+    def open_joined(self, iv: bytes, data_and_tag: bytes, aad: bytes) -> bytes:
+        """:meth:`open` for a 32-byte IV and the ciphertext with its tag appended."""
+        try:
+            return self._aead.decrypt(iv, data_and_tag, aad)
+        except InvalidTag as err:
+            raise AuthenticationFailed("authentication failed") from err
+
     def open(self, data: bytes, iv: bytes, tag: bytes, aad: bytes) -> bytes:
         """Decrypt and authenticate; raise :class:`AuthenticationFailed` on any mismatch."""
         if len(tag) != TAG_SIZE or not 8 <= len(iv) <= 128:

@@ -203,6 +203,9 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     to_bytes = values.to_bytes
     open_token = _token.open_token
 
+    open_quick = _token.open_quick
+    aads: list[str] = []  # sops files: the key paths, for comments sops placed elsewhere
+
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         if type(node) is Hidden:
             _open_hidden(node, aad, encrypted)
@@ -211,6 +214,26 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             if mac_all:
                 mac.update(to_bytes(node.text))
             return
+        if node.kind == "str" and node.text:
+            opened = open_quick(cipher, node.text, aad.encode("utf-8", "surrogateescape"))
+            if opened is not None:
+                kind, data = opened
+                plain = data.decode("utf-8", "surrogateescape")
+                if kind != "str":
+                    try:
+                        values.check_plaintext(kind, plain)
+                    except ValueError:
+                        kind = ""  # 'comment', 'bytes' or a bad value: the careful path says
+                if kind:
+                    node.out = (kind, plain)
+                    mac.update(data)
+                    if not strict:
+                        aads.append(aad)
+                    return
+        _open_value(node, aad)
+
+    def _open_value(node: Scalar, aad: str) -> None:
+        """The careful path: typed values, and every failure with its reason."""
         if node.kind != "str":
             raise TamperedValueError(f"{label}: the value at {_path(aad)!r} should be "
                                      "encrypted but is not")
@@ -237,7 +260,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         node.out = (kind, plain)
         mac.update(data)
         if not strict:
-            prefixes.update(_prefixes(aad))
+            aads.append(aad)
 
     def _open_hidden(node: Scalar, aad: str, encrypted: bool) -> None:
         # Only encfile writes values sops cannot see; the layout vouches for them.
@@ -281,6 +304,9 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
 
     for root in parsed.roots:
         walk(root, rules, on_value, on_comment)
+    if unopened:
+        for aad in aads:
+            prefixes.update(_prefixes(aad))
     for node, tok in unopened:
         _open_comment_anywhere(cipher, node, tok, prefixes, label)
 

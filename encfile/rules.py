@@ -67,6 +67,11 @@ class Rules:
 
     # -- evaluation -------------------------------------------------------------------
 
+    @property
+    def path_test(self) -> tuple[bool, object] | None:
+        """``(a match means encrypted, suffix or compiled regex)`` for the path rules."""
+        return self._path_test
+
     @cached_property
     def _path_test(self) -> tuple[bool, object] | None:
         """(match_means_encrypted, predicate) for the path rules, None otherwise."""

@@ -114,7 +114,10 @@ def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: Comment
     ``on_value(scalar, aad, encrypted)`` and ``on_comment(comment, aad, encrypted)``
     receive the AAD string and whether sops's rules say the item is encrypted.
     """
-    uses_stack = rules.uses_comments
+    if not rules.uses_comments:
+        _walk_paths(root, rules, on_value, on_comment)
+        return
+    uses_stack = True
     match = rules.component_matches
     decide = rules.encrypted
 
@@ -156,3 +159,40 @@ def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: Comment
                 stack[-1] = []
 
     branch(root, "", False, [])
+
+
+def _walk_paths(root: Branch, rules: Rules, on_value: ValueVisitor,
+                on_comment: CommentVisitor) -> None:
+    """:func:`walk` for rules that look only at key paths (no comment stack): the hot path."""
+    test = rules.path_test
+    match: Callable[[str], bool] = rules.component_matches
+    if test is not None and isinstance(test[1], str):
+        suffix = test[1]
+
+        def match(key: str) -> bool:
+            return key.endswith(suffix)
+    # encrypted(matched): with no path rule everything is; else a match encrypts or clears.
+    outcome = (True, True) if test is None else (not test[0], test[0])  # indexed by `matched`
+
+    def items(node: Branch | Seq, prefix: str, matched: bool) -> None:
+        comment_aad = prefix or ":"
+        is_map = type(node) is Branch
+        for item in node:
+            if type(item) is Comment:
+                on_comment(item, comment_aad, outcome[matched])
+                continue
+            if is_map:
+                key, child = item
+                aad = f"{prefix}{key}:"
+                sub = matched or (test is not None and match(key))
+            else:
+                child, aad, sub = item, prefix, matched
+            while type(child) is Alias:
+                child = child.target
+            if isinstance(child, Scalar):
+                if child.kind is not None:
+                    on_value(child, aad, outcome[sub])
+            else:
+                items(child, aad, sub)
+
+    items(root, "", False)

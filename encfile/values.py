@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from decimal import Decimal
 
 KINDS = ("str", "int", "float", "bool", "time")
 
@@ -54,6 +53,8 @@ def _digits(x: float) -> tuple[str, int]:
     ``abs(x) == 0.d1d2...dn * 10**dp``. Python's ``repr`` and Go's shortest
     formatting both produce the shortest digit string that round-trips.
     """
+    from decimal import Decimal  # only floats need it; keeps the import off the -d path
+
     _sign, digit_tuple, exponent = Decimal(repr(abs(x))).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0")
     assert isinstance(exponent, int)

@@ -234,6 +234,11 @@ def interpret(source: str) -> str:
 
 # -- parsing ---------------------------------------------------------------------------------
 
+# A line that needs no care: a key not starting with '#' or a space, then '=' and a value
+# that does not start with a quote or a space (so it cannot run over several lines).
+_SIMPLE = re.compile(r"([^#\s=][^\n=]*)=((?:[^\"'`\s][^\n\r]*)?)(?:\n|\Z)")
+
+
 def parse(text: str) -> ParsedDotenv:
     parsed = ParsedDotenv(text, Branch())
     root = parsed.root
@@ -241,8 +246,27 @@ def parse(text: str) -> ParsedDotenv:
     pos = 0
     size = len(text)
     line_no = 0
+    simple = _SIMPLE.match
+    scalars = parsed.scalars
     while pos < size:
         line_no += 1
+        m = simple(text, pos)
+        if m is not None:  # the common KEY=value line (no quote, no space after '=')
+            key = m.group(1)
+            start, end = m.span(2)
+            nxt = m.end()
+            raw = m.group(2)
+            if key.startswith(META_PREFIX):
+                parsed.meta_pairs.append((key[len(META_PREFIX):], raw.replace("\\n", "\n")))
+                parsed.meta_lines.append((pos, nxt))
+            else:
+                node = Scalar("str", raw.replace("\\n", "\n") if "\\" in raw else raw, start,
+                              end, len(scalars))
+                scalars.append(node)
+                root.append((key, node))
+                parsed.data_end = nxt
+            pos = nxt
+            continue
         eol = text.find("\n", pos)
         if eol < 0:
             eol = size

@@ -33,7 +33,8 @@ EXTENSIONS = (".json",)
 MAX_DEPTH = 200
 
 _TOKEN = re.compile(
-    r'("[^"\\]*(?:\\.[^"\\]*)*")([ \t\n\r]*:)?|[{}\[\]]|[-0-9][-+.eE0-9]*|true|false|null')
+    r'(?P<s>"[^"\\]*(?:\\.[^"\\]*)*")(?P<k>[ \t\n\r]*:)?|(?P<o>[{\[])|(?P<c>[}\]])'
+    r'|(?P<n>[-0-9][-+.eE0-9]*)|(?P<t>true)|(?P<f>false)|(?P<z>null)')
 _WS = " \t\n\r"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INT = re.compile(r"-?[0-9]+\Z")
@@ -199,7 +200,13 @@ def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+_SHORT_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")
+
+
 def _number(source: str, notes: list[str]) -> str:
+    """A number's canonical text (Go 'f' form of its float64), as sops hashes it."""
+    if len(source) <= 16 and _SHORT_CANONICAL.match(source):
+        return source  # at most 15 digits, no exponent, no trailing zeros: already canonical
     from .. import values
 
     value = float(source)
@@ -250,59 +257,57 @@ class _Builder:
         key_start = 0
         ordinal = 0
         tokens = _TOKEN.finditer(text, start + 1)
+        node: Any
         for m in tokens:
+            kind = m.lastgroup
             frame = stack[-1]
-            tok = m.group()
-            c = tok[0]
-            if c == '"' and m.group(2):  # a key
-                literal = m.group(1)
-                frame[2] = _decode(literal)
+            if kind == "k":  # a key
+                key = _decode(m.group("s"))
+                frame[2] = key
                 if len(stack) == 1:
                     key_start = m.start()
-                    if frame[2] == "sops":
+                    if key == "sops":
                         self._metadata(parsed, m, tokens, key_start)
                 continue
-            if c in "}]":
+            if kind == "s":
+                start, end = m.span()
+                node = Scalar("str", _decode(m.group()), start, end, ordinal)
+            elif kind == "c":
                 node = stack.pop()[0]
                 node.end = m.end()
                 if not stack:
                     break
-                self._done(stack, members, key_start, m.end())
+                if len(stack) == 1:
+                    members.append(_Member(stack[0][2], key_start, m.end()))
                 continue
-            if c in "{[":
-                child: Branch | Seq = Branch(m.start()) if c == "{" else Seq(m.start())
+            elif kind == "o":
+                child: Branch | Seq = Branch(m.start()) if m.group() == "{" else Seq(m.start())
                 if len(stack) > MAX_DEPTH:
                     raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
-                self._place(frame, child)
-                stack.append([child, c == "{", None])
+                if frame[1]:
+                    frame[0].append((frame[2], child))
+                else:
+                    frame[0].append(child)
+                stack.append([child, type(child) is Branch, None])
                 continue
-            if c == '"':
-                node = Scalar("str", _decode(tok), m.start(), m.end(), ordinal)
-            elif c == "t" or c == "f":
-                node = Scalar("bool", "True" if c == "t" else "False", m.start(), m.end(),
-                              ordinal)
-            elif c == "n":
-                node = Scalar(None, "", m.start(), m.end(), ordinal)
             else:
-                node = Scalar("float", _number(tok, notes), m.start(), m.end(), ordinal)
+                start, end = m.span()
+                if kind == "n":
+                    node = Scalar("float", _number(m.group(), notes), start, end, ordinal)
+                elif kind == "z":
+                    node = Scalar(None, "", start, end, ordinal)
+                else:
+                    node = Scalar("bool", "True" if kind == "t" else "False", start, end,
+                                  ordinal)
             ordinal += 1
             scalars.append(node)
-            self._place(frame, node)
+            if frame[1]:
+                frame[0].append((frame[2], node))
+            else:
+                frame[0].append(node)
             if len(stack) == 1:
-                self._done(stack, members, key_start, m.end())
+                members.append(_Member(frame[2], key_start, end))
         return parsed
-
-    @staticmethod
-    def _place(frame: list[Any], node: Any) -> None:
-        if frame[1]:
-            frame[0].append((frame[2], node))
-        else:
-            frame[0].append(node)
-
-    @staticmethod
-    def _done(stack: list[list[Any]], members: list[_Member], key_start: int, end: int) -> None:
-        if len(stack) == 1:
-            members.append(_Member(stack[0][2], key_start, end))
 
     def _metadata(self, parsed: ParsedJson, key: re.Match[str], tokens: Any,
                   key_start: int) -> None:

@@ -35,8 +35,13 @@ def string(text: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
 
 
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]{0,20})(?:\.[0-9]*[1-9])?\Z")
+
+
 def number(text: str) -> str:
     """A float's canonical text (Go 'f' form) as Go's JSON encoder writes the number."""
+    if _CANONICAL.match(text) and not text.lstrip("-").startswith("0.00000"):
+        return text  # Go writes 'f' form between 1e-6 and 1e21: the text as it is
     x = values.parse_go_float(text)
     if x != x or x in (float("inf"), float("-inf")):
         return string(text)  # JSON has no such numbers; sops would refuse, we keep the text
