@@ -572,10 +572,24 @@ def test_encrypt_and_decrypt_together(args: list[str], tmp_path: Path,
     assert src.read_bytes() == SIMPLE
 
 
-def test_unsupported_output_type(tmp_path: Path, env: dict[str, str]) -> None:
+def test_output_type_converts_the_data(tmp_path: Path, env: dict[str, str]) -> None:
+    enc_file = encrypted_file(tmp_path, env)
+    result = run_encfile("-d", "--output-type", "json", str(enc_file), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (b'{\n\t"db": {\n\t\t"user": "admin",\n\t\t"password": "hunter2"\n'
+                             b'\t},\n\t"port": 5432\n}\n')
+
+
+@pytest.mark.parametrize(("target", "message"), [("dotenv", "nested value at 'db'"),
+                                                 ("ini", "'port' is not a section"),
+                                                 ("binary", "single 'data' string"),
+                                                 ("toml", "unknown format")])
+def test_output_type_that_cannot_hold_the_data(tmp_path: Path, env: dict[str, str],
+                                               target: str, message: str) -> None:
     enc_file = encrypted_file(tmp_path, env)
     before = enc_file.read_bytes()
-    assert_error(run_encfile("-d", "--output-type", "json", str(enc_file), env=env), 2)
+    stderr = assert_error(run_encfile("-d", "--output-type", target, str(enc_file), env=env), 2)
+    assert message in stderr
     assert enc_file.read_bytes() == before
 
 
