@@ -99,8 +99,11 @@ def encrypt_text(
     seal = _token.seal
     to_bytes = values.to_bytes
 
+    paths: dict[int, str] = {}
+
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         data = to_bytes(node.text)
+        paths[node.ordinal] = aad
         if type(node) is Hidden:
             hidden.append(f"{aad}{encrypted:d}{node.text}")
         elif mac_all or encrypted:
@@ -132,6 +135,8 @@ def encrypt_text(
     digest = mac.hexdigest().upper()
     lastmodified = format_lastmodified(now or _dt.datetime.now(_dt.timezone.utc))
     layout_data = parsed.layout()
+    if layout_data.get("scalars"):
+        layout_data["bound"] = layout.override_paths(layout_data["scalars"], paths)
     if comments:
         layout_data["comments"] = layout.comment_digest(comments)
     if hidden:
@@ -205,8 +210,10 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
 
     open_quick = _token.open_quick
     aads: list[str] = []  # sops files: the key paths, for comments sops placed elsewhere
+    paths: dict[int, str] = {}
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
+        paths[node.ordinal] = aad
         if type(node) is Hidden:
             _open_hidden(node, aad, encrypted)
             return
@@ -330,6 +337,13 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             if not hmac.compare_digest(str(expected), str(actual)):
                 raise TamperedValueError(f"{label}: its comments were changed, removed or "
                                          "reordered")
+            overrides = sealed_layout.get("scalars")
+            if overrides and not hmac.compare_digest(
+                    str(sealed_layout.get("bound")),
+                    layout.override_paths(overrides, paths) if isinstance(overrides, dict)
+                    else ""):
+                raise TamperedValueError(f"{label}: its structure was changed (values no "
+                                         "longer stand where the layout data says)")
             expected = sealed_layout.get("hidden")
             actual = layout.comment_digest(hidden) if hidden else None
             if not hmac.compare_digest(str(expected), str(actual)):

@@ -37,6 +37,19 @@ def comment_digest(comments: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
+    """A digest binding each layout override (keyed by ordinal) to its value's key path.
+
+    Without it, a clear item added before a value (say ``x: null``, which neither
+    the MAC nor any AAD covers) would shift the ordinals, and a value's recorded
+    source text would be shown under another key.
+    """
+    h = hashlib.sha256()
+    for ordinal in sorted(overrides, key=int):  # the layout is authenticated: digits only
+        h.update(f"{ordinal}\0{paths.get(int(ordinal), '')}\0".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
 def seal(cipher: Cipher, layout: dict[str, Any], lastmodified: str, mac: str) -> str:
     body = json.dumps({"v": LAYOUT_VERSION, **layout}, ensure_ascii=False,
                       separators=(",", ":"), sort_keys=True)

@@ -618,3 +618,22 @@ def test_metadata_downgrade_leaves_sops_guarantees(then: str) -> None:
     else:
         out = encfile.decrypt("".join(lines), identities=[TEST_SECRET])
         assert ("injected-by-attacker" in out) == (then == "plaintext-comment")
+
+
+# -- the layout stays bound to the values it describes -------------------------------------------
+
+@pytest.mark.parametrize(("fmt", "plain", "before", "insert"), [
+    # A clear null (neither MAC nor AAD covers it) would shift every later value's ordinal;
+    # the layout's source text for `a` ("3.0") must not be shown under another key.
+    ("json", '{"a": 3.0, "b": 2.50}\n', '{', ' "z": null,'),
+    ("yaml", "a: 3.0\nb: 2.50\n", "", "z: null\n"),
+    ("yaml", "a: 0x1F\nb: '7'\n", "", "z:\n"),
+])
+def test_clear_item_inserted_before_values_is_detected(fmt: str, plain: str, before: str,
+                                                       insert: str) -> None:
+    enc = encfile.encrypt(plain, recipients=TEST_PUBLIC, format=fmt)
+    assert encfile.decrypt(enc, format=fmt, identities=[TEST_SECRET]) == plain
+    at = len(before)
+    tampered = enc[:at] + insert + enc[at:]
+    with pytest.raises(encfile.IntegrityError, match="structure was changed"):
+        encfile.decrypt(tampered, format=fmt, identities=[TEST_SECRET])
