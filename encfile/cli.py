@@ -131,7 +131,7 @@ def _convert(docs: list[Any], input_type: str, output_type: str | None) -> str |
     from . import convert, formats
 
     formats.get(output_type)  # an unknown name is an error, not a silent fallback
-    return convert.render(docs, output_type, input_type)
+    return convert.render(docs, output_type)
 
 
 def _rules(**given: Any) -> Any:
@@ -201,8 +201,10 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     path_spec = _extract.parse_path(extract) if extract else None
     keyring = KeyRing()
     results: list[tuple[str, str]] = []
+    all_yaml = True
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="decrypting")
+        all_yaml = all_yaml and (output_type or fmt) == "yaml"
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
         _info(f"decrypted {label}")
         if path_spec is not None:
@@ -226,7 +228,10 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
         for path, plain in results:
             fsutil.atomic_write(path, plain.encode("utf-8", "surrogateescape"))
         return
-    data = _join_stream([plain for _, plain in results]).encode("utf-8", "surrogateescape")
+    # Several YAML files make one stream of documents; other formats are joined like 'cat'.
+    plains = [plain for _, plain in results]
+    joined = _join_stream(plains) if all_yaml else "".join(plains)
+    data = joined.encode("utf-8", "surrogateescape")
     if output:
         fsutil.atomic_write(output, data, private=True)
     else:

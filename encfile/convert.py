@@ -43,10 +43,11 @@ def _one(docs: list[Any], target: str) -> Any:
     return docs[0]
 
 
-def render(docs: list[Any], target: str, source: str) -> str:
-    """The documents ``docs`` (decrypted data read as format ``source``) as ``target`` text."""
-    if source == "binary":
-        docs = [{"data": d} for d in docs]
+def render(docs: list[Any], target: str) -> str:
+    """The documents ``docs`` (decrypted data) as ``target`` text.
+
+    A binary file's data is ``{"data": <the file>}``, as sops sees it.
+    """
     if target == "yaml":
         from .formats import yaml_emit
 

@@ -62,7 +62,8 @@ class ParsedBinary:
         return None
 
     def to_python(self) -> list[Any]:
-        return [self.render_plain(None)]
+        """The file as sops sees it: ``{"data": <the whole file>}``."""
+        return [{KEY: self.render_plain(None)}]
 
 
 def _wrapped(text: str) -> dict[str, Any] | None:
