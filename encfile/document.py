@@ -100,6 +100,7 @@ def encrypt_text(
     to_bytes = values.to_bytes
 
     paths: dict[int, str] = {}
+    kinds: list[str] = []  # token types: sops does not authenticate them; the layout does
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         data = to_bytes(node.text)
@@ -109,7 +110,9 @@ def encrypt_text(
         elif mac_all or encrypted:
             mac.update(data)
         if encrypted and data:
-            node.out = seal(cipher, data, aad, node.kind or "str")
+            kind = node.kind or "str"
+            node.out = seal(cipher, data, aad, kind)
+            kinds.append(kind)
 
     def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
         if encrypted and node.text:
@@ -139,6 +142,8 @@ def encrypt_text(
         layout_data["bound"] = layout.override_paths(layout_data["scalars"], paths)
     if comments:
         layout_data["comments"] = layout.comment_digest(comments)
+    if kinds:
+        layout_data["types"] = layout.comment_digest(kinds)
     if hidden:
         layout_data["hidden"] = layout.comment_digest(hidden)
     metadata = Metadata(
@@ -211,6 +216,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     open_quick = _token.open_quick
     aads: list[str] = []  # sops files: the key paths, for comments sops placed elsewhere
     paths: dict[int, str] = {}
+    kinds: list[str] = []
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         paths[node.ordinal] = aad
@@ -233,6 +239,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
                         kind = ""  # 'comment', 'bytes' or a bad value: the careful path says
                 if kind:
                     node.out = (kind, plain)
+                    kinds.append(kind)
                     mac.update(data)
                     if not strict:
                         aads.append(aad)
@@ -265,6 +272,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             raise TamperedValueError(f"{label}: the value at {_path(aad)!r} is malformed "
                                      f"({err})") from None
         node.out = (kind, plain)
+        kinds.append(tok.type)
         mac.update(data)
         if not strict:
             aads.append(aad)
@@ -282,6 +290,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             raise TamperedValueError(f"{label}: the value at {_path(aad)!r} does not "
                                      "authenticate") from None
         node.out = (tok.type, plain)
+        kinds.append(tok.type)
         hidden.append(f"{aad}{encrypted:d}{plain}")
 
     def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
@@ -344,6 +353,9 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
                     else ""):
                 raise TamperedValueError(f"{label}: its structure was changed (values no "
                                          "longer stand where the layout data says)")
+            if "types" in sealed_layout and not hmac.compare_digest(
+                    str(sealed_layout["types"]), layout.comment_digest(kinds)):
+                raise TamperedValueError(f"{label}: the type of an encrypted value was changed")
             expected = sealed_layout.get("hidden")
             actual = layout.comment_digest(hidden) if hidden else None
             if not hmac.compare_digest(str(expected), str(actual)):

@@ -637,3 +637,18 @@ def test_clear_item_inserted_before_values_is_detected(fmt: str, plain: str, bef
     tampered = enc[:at] + insert + enc[at:]
     with pytest.raises(encfile.IntegrityError, match="structure was changed"):
         encfile.decrypt(tampered, format=fmt, identities=[TEST_SECRET])
+
+
+@pytest.mark.parametrize(("fmt", "plain", "old", "new"), [
+    ("json", '{"port": 5432, "on": true}\n', "type:float]", "type:str]"),
+    ("json", '{"port": 5432, "on": true}\n', "type:bool]", "type:str]"),
+    ("yaml", "port: 5432\n", "type:int]", "type:str]"),
+    ("yaml", "when: 2024-01-02\n", "type:time]", "type:str]"),
+])
+def test_changed_token_type_is_detected(fmt: str, plain: str, old: str, new: str) -> None:
+    """sops does not authenticate a token's type (float -> str reads as the string "5432");
+    encfile's layout binds the types of its own files."""
+    enc = encfile.encrypt(plain, recipients=TEST_PUBLIC, format=fmt)
+    assert old in enc
+    with pytest.raises(encfile.IntegrityError, match="type of an encrypted value"):
+        encfile.decrypt(enc.replace(old, new, 1), format=fmt, identities=[TEST_SECRET])

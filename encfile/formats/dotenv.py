@@ -120,6 +120,9 @@ class ParsedDotenv:
         splices += [(s, e, "") for s, e in self.blank_spans if s != e]
         lines = "".join(f"{META_PREFIX}{k}={_render(v)}\n" for k, v in flatten(metadata))
         body = _apply(text, splices)
+        spans = self.blank_spans
+        if spans and spans[-1][1] == len(text) and spans[-1][0] != spans[-1][1]:
+            body += "\n"  # a last line of spaces, written empty: keep it a line
         if body and not body.endswith("\n"):
             body += "\n"
         return body + lines

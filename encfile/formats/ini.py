@@ -82,6 +82,10 @@ class ParsedIni:
     meta_pairs: list[tuple[str, str]] = field(default_factory=list)
     meta_span: tuple[int, int] | None = None
     tail_after_meta: bool = False
+    # `[name] ; comment`: (comment, line start, position after ']'). go-ini takes the name
+    # up to the LAST ']', and a token holds one, so the encrypted comment goes on a line
+    # of its own above the header (go-ini gives it to the section all the same).
+    header_comments: list[tuple[Comment, int, int]] = field(default_factory=list)
     sops_notes: list[str] = field(default_factory=list)
     overrides: dict[str, str] = field(default_factory=dict)
 
@@ -124,6 +128,10 @@ class ParsedIni:
                 scalars[str(node.ordinal)] = text[node.start:node.end]
         if scalars:
             out["scalars"] = scalars
+        moved = {str(self.comments.index(c)): text[after:c.start]
+                 for c, _, after in self.header_comments if c.out is not None}
+        if moved:
+            out["header_comments"] = moved
         if text and not text.endswith("\n"):
             out["no_final_newline"] = True
         return out
@@ -134,11 +142,17 @@ class ParsedIni:
             form = self._encrypted_form(node)
             if form is not None:
                 splices.append((node.start, node.end, form))
-        splices += [(c.start, c.end, c.out) for c in self.comments if c.out is not None]
+        moved = {id(c) for c, _, _ in self.header_comments if c.out is not None}
+        splices += [(c.start, c.end, c.out) for c in self.comments
+                    if c.out is not None and id(c) not in moved]
+        for c, line_start, after in self.header_comments:
+            if c.out is not None:
+                splices.append((line_start, line_start, f"; {c.out}{self.nl}"))
+                splices.append((after, c.end, ""))
         body = _apply(self.text, splices)
         nl = self.nl
         if body and not body.endswith("\n"):
-            body += nl
+            body += "\n"  # exactly what render_plain takes off again
         pairs = flatten(metadata)
         width = max(len(k) for k, _ in pairs)
         lines = "".join(f"{k.ljust(width)} = {render_value(_escape_newlines(v))}{nl}"
@@ -157,13 +171,35 @@ class ParsedIni:
                 rendered = render_value(node.out[1])
             if rendered is not None:
                 splices.append((node.start, node.end, rendered))
-        splices += [(c.start, c.end, c.out) for c in self.comments if c.out is not None]
+        moved: dict[str, str] = layout.get("header_comments", {})
+        for index, c in enumerate(self.comments):
+            if c.out is None:
+                continue
+            suffix = moved.get(str(index)) if moved else None
+            if suffix is not None:
+                splices += self._header_comment_back(c, suffix)
+            else:
+                plain = c.out if layout else _goini_comment(c.out)
+                splices.append((c.start, c.end, plain))
         if self.meta_span is not None:
             splices.append((*self.meta_span, ""))
         out = _apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
-            out = out[:-2] if out.endswith("\r\n") else out[:-1]
+            out = out[:-1]
         return out
+
+    def _header_comment_back(self, c: Comment, suffix: str) -> list[tuple[int, int, str]]:
+        """Put a header's comment, written on the line above it, back after its ']'."""
+        text = self.text
+        line_start = text.rfind("\n", 0, c.start) + 1
+        line_end = text.find("\n", c.end)
+        header_end = text.find("\n", line_end + 1)
+        header_end = len(text) if header_end < 0 else header_end
+        close = text.rfind("]", line_end + 1, header_end)
+        if line_end < 0 or close < 0 or text[line_start:c.start] != "; " \
+                or text[line_end + 1:line_end + 2] != "[":
+            raise InputError("a section header's comment is not where the layout data says")
+        return [(line_start, line_end + 1, ""), (close + 1, close + 1, suffix + c.out)]
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
         scalars = (layout or {}).get("scalars", {})
@@ -270,7 +306,8 @@ class _Parser:
         self.blank_run = 0
         if body[0] in "#;":
             self._comment(at, content_end)
-            if inside:
+            if self.configparser and self.last_key is not None:
+                # configparser skips a comment line inside a value, wherever it starts
                 self.tentative.append(self.parsed.comments[-1])
             return i + 1
         self.tentative = []
@@ -315,6 +352,7 @@ class _Parser:
             self._flush(self.section)
         if mark >= 0:
             self._comment(close + 1 + mark, end)
+            self.parsed.header_comments.append((self.parsed.comments[-1], start, close + 1))
         self._flush(section)
         self.parsed.sections.append(section)
         if section is not self.parsed.meta:
@@ -503,14 +541,29 @@ class _Parser:
             start = meta.header[0]
             text = self.text
             # one blank line before the section goes with it (encfile and sops write one)
-            before = text[:start]
-            for sep in ("\r\n\r\n", "\n\n"):
-                if before.endswith(sep):
-                    start -= len(sep) // 2
-                    break
+            if start > 0:
+                prev = text.rfind("\n", 0, start - 1) + 1
+                if not text[prev:start].strip():
+                    start = prev
             parsed.meta_span = (start, len(text))
             if parsed.tail_after_meta:
                 parsed.meta_span = None
+
+
+def _goini_comment(plain: str) -> str:
+    """A sops-made comment as go-ini's writer prints it (what ``sops -d`` shows).
+
+    The first line follows the marker already in the file; every further line of a
+    comment block gets its marker back, then one space and the trimmed rest.
+    """
+    lines = plain.split("\n")
+    out = [lines[0].strip()]
+    for line in lines[1:]:
+        if line[:1] in (";", "#"):
+            out.append(f"{line[0]} {line[1:].strip()}")
+        else:
+            out.append(f"; {line.strip()}")
+    return "\n".join(out)
 
 
 def _escape_newlines(value: str) -> str:

@@ -84,7 +84,9 @@ class ParsedJson:
 
     @property
     def metadata(self) -> Any:
-        return self.meta_raw if self.meta_index >= 0 else None
+        if self.meta_index < 0:
+            return None
+        return {} if self.meta_raw is None else self.meta_raw  # `"sops": null` is still a claim
 
     def metadata_consistent(self) -> bool:
         return sum(m.key == "sops" for m in self.members) <= 1
@@ -153,8 +155,10 @@ class ParsedJson:
                 end = meta.value_end
             elif len(self.members) > 1:
                 start, end = meta.key_start, self.members[1].key_start
-            else:
+            elif layout:
                 start, end = self.root.start + 1, meta.value_end
+            else:  # a sops-made file of no data: sops prints `{}`
+                start, end = self.root.start + 1, self.root.end - 1
             splices.append((start, end, ""))
         bom = "\ufeff" if self.bom or layout.get("bom") else ""
         return bom + _apply(self.text, splices)
@@ -205,7 +209,7 @@ _SHORT_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")
 
 def _number(source: str, notes: list[str]) -> str:
     """A number's canonical text (Go 'f' form of its float64), as sops hashes it."""
-    if len(source) <= 16 and _SHORT_CANONICAL.match(source):
+    if len(source) <= 15 and _SHORT_CANONICAL.match(source):
         return source  # at most 15 digits, no exponent, no trailing zeros: already canonical
     from .. import values
 
@@ -282,7 +286,7 @@ class _Builder:
                 continue
             elif kind == "o":
                 child: Branch | Seq = Branch(m.start()) if m.group() == "{" else Seq(m.start())
-                if len(stack) > MAX_DEPTH:
+                if len(stack) >= MAX_DEPTH:
                     raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
                 if frame[1]:
                     frame[0].append((frame[2], child))

@@ -131,7 +131,7 @@ class ParsedYaml:
         """The first document's raw ``sops`` block, or None for a plaintext file."""
         for doc in self.docs:
             if doc.meta_span is not None:
-                return doc.meta_raw
+                return {} if doc.meta_raw is None else doc.meta_raw  # `sops:` alone claims too
         return None
 
     def metadata_consistent(self) -> bool:
