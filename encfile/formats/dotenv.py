@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import InputError
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Scalar
+from .splice import apply
 
 NAME = "dotenv"
 EXTENSIONS = (".env",)
@@ -119,7 +120,7 @@ class ParsedDotenv:
                 splices.append((c.start, c.end, body))
         splices += [(s, e, "") for s, e in self.blank_spans if s != e]
         lines = "".join(f"{META_PREFIX}{k}={_render(v)}\n" for k, v in flatten(metadata))
-        body = _apply(text, splices)
+        body = apply(text, splices)
         spans = self.blank_spans
         if spans and spans[-1][1] == len(text) and spans[-1][0] != spans[-1][1]:
             body += "\n"  # a last line of spaces, written empty: keep it a line
@@ -152,7 +153,7 @@ class ParsedDotenv:
                 if str(index) in blanks:
                     splices.append((start, end, blanks[str(index)]))
         splices += [(s, e, "") for s, e in self.meta_lines]
-        out = _apply(self.text, splices)
+        out = apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
             out = out[:-1]
         return out
@@ -181,16 +182,6 @@ class ParsedDotenv:
         return [out]
 
 
-def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
-    splices.sort(key=lambda s: (s[0], s[1]))
-    out: list[str] = []
-    pos = 0
-    for start, end, replacement in splices:
-        out.append(text[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 # -- reading values as programs do ----------------------------------------------------------

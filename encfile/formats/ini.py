@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import InputError
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Hidden, Scalar
+from .splice import apply
 
 NAME = "ini"
 EXTENSIONS = (".ini", ".cfg")
@@ -149,7 +150,7 @@ class ParsedIni:
             if c.out is not None:
                 splices.append((line_start, line_start, f"; {c.out}{self.nl}"))
                 splices.append((after, c.end, ""))
-        body = _apply(self.text, splices)
+        body = apply(self.text, splices)
         nl = self.nl
         if body and not body.endswith("\n"):
             body += "\n"  # exactly what render_plain takes off again
@@ -183,7 +184,7 @@ class ParsedIni:
                 splices.append((c.start, c.end, plain))
         if self.meta_span is not None:
             splices.append((*self.meta_span, ""))
-        out = _apply(self.text, splices)
+        out = apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
             out = out[:-1]
         return out
@@ -225,16 +226,6 @@ class ParsedIni:
         return [out]
 
 
-def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
-    splices.sort(key=lambda s: (s[0], s[1]))
-    out: list[str] = []
-    pos = 0
-    for start, end, replacement in splices:
-        out.append(text[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -506,7 +497,7 @@ class _Parser:
     def _add(self, name: str, value: str, start: int, end: int, source: str | None) -> Scalar:
         section = self.section
         node = Scalar("str", value, start, end, len(self.parsed.scalars),
-                      source if source is not None else text_of(self.text, start, end))
+                      source if source is not None else self.text[start:end])
         self.parsed.scalars.append(node)
         if section is self.parsed.meta:
             self.parsed.meta_pairs.append((name, value.replace("\\n", "\n")))
@@ -568,10 +559,6 @@ def _goini_comment(plain: str) -> str:
 
 def _escape_newlines(value: str) -> str:
     return value.replace("\n", "\\n")
-
-
-def text_of(text: str, start: int, end: int) -> str:
-    return text[start:end]
 
 
 def _skip_space(text: str, pos: int, end: int) -> int:

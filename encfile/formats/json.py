@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import InputError
 from ..tree import Branch, Scalar, Seq
 from . import json_emit
+from .splice import apply
 
 NAME = "json"
 EXTENSIONS = (".json",)
@@ -134,7 +135,7 @@ class ParsedJson:
         else:
             entry = f'{sep}"sops":' + json_emit.dump(metadata, "", 0, "")
         splices.append((at, at, entry))
-        return _apply(text, splices)
+        return apply(text, splices)
 
     # -- decrypting ------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class ParsedJson:
                 start, end = self.root.start + 1, self.root.end - 1
             splices.append((start, end, ""))
         bom = "\ufeff" if self.bom or layout.get("bom") else ""
-        return bom + _apply(self.text, splices)
+        return bom + apply(self.text, splices)
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
         scalars = (layout or {}).get("scalars", {})
@@ -192,16 +193,6 @@ class ParsedJson:
         return [self._value(v) for v in node]
 
 
-def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
-    splices.sort(key=lambda s: (s[0], s[1]))
-    out: list[str] = []
-    pos = 0
-    for start, end, replacement in splices:
-        out.append(text[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 _SHORT_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")

@@ -41,6 +41,7 @@ from .. import values
 from ..errors import InputError
 from ..tree import Alias, Branch, Comment, Node, Scalar, Seq
 from . import yaml_emit
+from .splice import apply
 from .yaml_events import events, parse_error_message
 from .yaml_resolve import exact_int, resolve, short_tag
 
@@ -222,7 +223,7 @@ class ParsedYaml:
                 elif isinstance(node, Comment) and node.out is not None:
                     splices.append((node.start + 1, node.end, node.out))
             splices.append((doc.insert_at, doc.insert_at, self._metadata_text(doc, metadata)))
-        return self.bom + _apply(text, splices)
+        return self.bom + apply(text, splices)
 
     def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any]) -> str:
         nl = self.nl
@@ -288,7 +289,7 @@ class ParsedYaml:
                     else:
                         splices.append((node.start + 1, node.end, node.out))
         bom = self.bom or ("\ufeff" if layout.get("bom") else "")
-        return bom + _apply(text, splices)
+        return bom + apply(text, splices)
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
         """Take note of an opened layout (for ``to_python``) and of wrapped documents."""
@@ -327,18 +328,6 @@ class ParsedYaml:
 
 # -- helpers -------------------------------------------------------------------------------
 
-def _apply(text: str, splices: list[tuple[int, int, str]]) -> str:
-    splices.sort(key=lambda s: (s[0], s[1]))
-    out: list[str] = []
-    pos = 0
-    for start, end, replacement in splices:
-        if start < pos:
-            raise InputError("internal error: overlapping edits")  # pragma: no cover
-        out.append(text[pos:start])
-        out.append(replacement)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def _nodes(root: Node) -> list[Any]:
