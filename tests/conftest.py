@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,26 @@ def canon(x: Any) -> Any:
     if isinstance(x, dt.date):
         return ("date", x)
     return x
+
+
+# -- shared by the per-format test families ---------------------------------------------------------
+
+TOKEN_RE = re.compile(
+    r"ENC\[AES256_GCM,data:(?P<data>[A-Za-z0-9+/=]*),iv:(?P<iv>[A-Za-z0-9+/=]*),"
+    r"tag:(?P<tag>[A-Za-z0-9+/=]*),type:(?P<type>[a-z]+)\]"
+)
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+EXIT_INPUT, EXIT_NOT_ENCRYPTED, EXIT_ALREADY = 2, 1, 203
+EXIT_TAMPERED, EXIT_MAC = 25, 51
+
+
+def assert_cli_error(result: subprocess.CompletedProcess[bytes], code: int) -> str:
+    """Exit code, empty stdout, one ``encfile: error:`` line (then only hints), no traceback."""
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == code, stderr
+    assert result.stdout == b""
+    lines = stderr.splitlines()
+    assert lines and lines[0].startswith("encfile: error: "), stderr
+    assert all(line.startswith("encfile: hint: ") for line in lines[1:]), stderr
+    assert "Traceback" not in stderr
+    return stderr

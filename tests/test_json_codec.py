@@ -20,22 +20,26 @@ from __future__ import annotations
 import functools
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_PUBLIC, TEST_SECRET, canon, run_encfile
+from conftest import (
+    B64,
+    EXIT_ALREADY,
+    EXIT_INPUT,
+    EXIT_MAC,
+    EXIT_NOT_ENCRYPTED,
+    EXIT_TAMPERED,
+    TEST_PUBLIC,
+    TEST_SECRET,
+    TOKEN_RE,
+    assert_cli_error,
+    canon,
+    run_encfile,
+)
 
 import encfile
-
-TOKEN_RE = re.compile(
-    r"ENC\[AES256_GCM,data:(?P<data>[A-Za-z0-9+/=]*),iv:(?P<iv>[A-Za-z0-9+/=]*),"
-    r"tag:(?P<tag>[A-Za-z0-9+/=]*),type:(?P<type>[a-z]+)\]"
-)
-B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-EXIT_INPUT, EXIT_NOT_ENCRYPTED, EXIT_ALREADY = 2, 1, 203
-EXIT_TAMPERED, EXIT_MAC = 25, 51
 
 
 def enc(text: str) -> str:
@@ -44,18 +48,6 @@ def enc(text: str) -> str:
 
 def dec(text: str) -> str:
     return encfile.decrypt(text, format="json", identities=[TEST_SECRET])
-
-
-def assert_cli_error(result: subprocess.CompletedProcess[bytes], code: int) -> str:
-    """Exit code, empty stdout, one ``encfile: error:`` line (then only hints), no traceback."""
-    stderr = result.stderr.decode("utf-8", "replace")
-    assert result.returncode == code, stderr
-    assert result.stdout == b""
-    lines = stderr.splitlines()
-    assert lines and lines[0].startswith("encfile: error: "), stderr
-    assert all(line.startswith("encfile: hint: ") for line in lines[1:]), stderr
-    assert "Traceback" not in stderr
-    return stderr
 
 
 # -- the quirk table ---------------------------------------------------------------------------

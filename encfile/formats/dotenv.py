@@ -27,10 +27,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Scalar
-from .splice import apply
+from .splice import apply, overrides_of
 
 NAME = "dotenv"
 EXTENSIONS = (".env",)
@@ -159,10 +158,7 @@ class ParsedDotenv:
         return out
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
-        scalars = (layout or {}).get("scalars", {})
-        if not isinstance(scalars, dict):
-            raise InputError("layout data is malformed")
-        self.overrides = scalars
+        self.overrides = overrides_of(layout)
 
     # -- data --------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import InputError
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Hidden, Scalar
-from .splice import apply
+from .splice import apply, overrides_of
 
 NAME = "ini"
 EXTENSIONS = (".ini", ".cfg")
@@ -203,10 +203,7 @@ class ParsedIni:
         return [(line_start, line_end + 1, ""), (close + 1, close + 1, suffix + c.out)]
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
-        scalars = (layout or {}).get("scalars", {})
-        if not isinstance(scalars, dict):
-            raise InputError("layout data is malformed")
-        self.overrides = scalars
+        self.overrides = overrides_of(layout)
 
     # -- data --------------------------------------------------------------------------------
 

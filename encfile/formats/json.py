@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import InputError
 from ..tree import Branch, Scalar, Seq
 from . import json_emit
-from .splice import apply
+from .splice import apply, overrides_of
 
 NAME = "json"
 EXTENSIONS = (".json",)
@@ -165,10 +165,7 @@ class ParsedJson:
         return bom + apply(self.text, splices)
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
-        scalars = (layout or {}).get("scalars", {})
-        if not isinstance(scalars, dict):
-            raise InputError("layout data is malformed")
-        self.overrides = scalars
+        self.overrides = overrides_of(layout)
 
     # -- data --------------------------------------------------------------------------------
 

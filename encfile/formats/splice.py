@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import InputError
 
 Splice = tuple[int, int, str]
@@ -20,3 +22,11 @@ def apply(text: str, splices: list[Splice]) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def overrides_of(layout: dict[str, Any] | None) -> dict[str, str]:
+    """The layout's source texts by ordinal (``scalars``), checked to be a mapping."""
+    scalars = (layout or {}).get("scalars", {})
+    if not isinstance(scalars, dict):
+        raise InputError("layout data is malformed")
+    return scalars
