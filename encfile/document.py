@@ -143,7 +143,7 @@ def encrypt_text(
     if comments:
         layout_data["comments"] = layout.comment_digest(comments)
     if kinds:
-        layout_data["types"] = layout.comment_digest(kinds)
+        layout_data["types"] = layout.types_digest(kinds)
     if hidden:
         layout_data["hidden"] = layout.comment_digest(hidden)
     metadata = Metadata(
@@ -354,7 +354,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
                 raise TamperedValueError(f"{label}: its structure was changed (values no "
                                          "longer stand where the layout data says)")
             if "types" in sealed_layout and not hmac.compare_digest(
-                    str(sealed_layout["types"]), layout.comment_digest(kinds)):
+                    str(sealed_layout["types"]), layout.types_digest(kinds)):
                 raise TamperedValueError(f"{label}: the type of an encrypted value was changed")
             expected = sealed_layout.get("hidden")
             actual = layout.comment_digest(hidden) if hidden else None

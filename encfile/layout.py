@@ -37,6 +37,11 @@ def comment_digest(comments: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+def types_digest(kinds: Sequence[str]) -> str:
+    """A digest of the token types in order (type names hold no ',')."""
+    return hashlib.sha256(",".join(kinds).encode("ascii")).hexdigest()
+
+
 def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
     """A digest binding each layout override (keyed by ordinal) to its value's key path.
 
