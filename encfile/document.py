@@ -196,7 +196,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     # A file encfile wrote is held to encfile's rules: every comment sealed, a layout,
     # nothing outside the structure encfile writes. (A file stripped of its encfile_*
     # fields reads as a sops file: sops's guarantees, which cover values, not comments.)
-    strict = metadata.encfile_version is not None
+    strict = metadata.encfile_version is not None or metadata.encfile_layout is not None
     if strict:
         problem = parsed.structure_problem()
         if problem:

@@ -652,3 +652,13 @@ def test_changed_token_type_is_detected(fmt: str, plain: str, old: str, new: str
     assert old in enc
     with pytest.raises(encfile.IntegrityError, match="type of an encrypted value"):
         encfile.decrypt(enc.replace(old, new, 1), format=fmt, identities=[TEST_SECRET])
+
+
+def test_removing_only_the_version_field_keeps_encfile_rules() -> None:
+    """A file with its layout but without `encfile_version` is still held to encfile's rules:
+    a line slipped in as a clear comment is refused, not shown."""
+    enc = encfile.encrypt("A=1\n", recipients=TEST_PUBLIC, format="dotenv")
+    downgraded = re.sub(r"sops_encfile_version=[^\n]*\n", "", enc)
+    tampered = downgraded.replace("A=", "#injected line\nA=", 1)
+    with pytest.raises(encfile.IntegrityError, match="should be encrypted"):
+        encfile.decrypt(tampered, format="dotenv", identities=[TEST_SECRET])
