@@ -341,25 +341,8 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
             warnings.warn(f"{label}: layout data ignored (the MAC was not checked)",
                           EncfileWarning, stacklevel=2)
         if sealed_layout is not None:
-            expected = sealed_layout.get("comments")
-            actual = layout.comment_digest(comments) if comments else None
-            if not hmac.compare_digest(str(expected), str(actual)):
-                raise TamperedValueError(f"{label}: its comments were changed, removed or "
-                                         "reordered")
-            overrides = sealed_layout.get("scalars")
-            if overrides and not hmac.compare_digest(
-                    str(sealed_layout.get("bound")),
-                    layout.override_paths(overrides, paths) if isinstance(overrides, dict)
-                    else ""):
-                raise TamperedValueError(f"{label}: its structure was changed (values no "
-                                         "longer stand where the layout data says)")
-            if "types" in sealed_layout and not hmac.compare_digest(
-                    str(sealed_layout["types"]), layout.types_digest(kinds)):
-                raise TamperedValueError(f"{label}: the type of an encrypted value was changed")
-            expected = sealed_layout.get("hidden")
-            actual = layout.comment_digest(hidden) if hidden else None
-            if not hmac.compare_digest(str(expected), str(actual)):
-                raise TamperedValueError(f"{label}: a value given twice was changed")
+            _check_layout(sealed_layout, comments=comments, paths=paths, kinds=kinds,
+                          hidden=hidden, label=label)
     elif strict and not ignore_mac:
         raise TamperedValueError(f"{label}: its layout data is missing")
     elif hidden:
@@ -370,6 +353,26 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     except InputError as err:
         raise TamperedValueError(f"{label}: {err}") from None
     return Opened(parsed, metadata, sealed_layout, label)
+
+
+def _check_layout(sealed: dict[str, Any], *, comments: list[str], paths: dict[int, str],
+                  kinds: list[str], hidden: list[str], label: str) -> None:
+    """What the layout vouches for beyond the MAC: comments, value positions, token types,
+    hidden values. ("bound" and "types" are absent from layouts of encfile 0.1.0.)"""
+    def same(expected: object, actual: object) -> bool:
+        return hmac.compare_digest(str(expected), str(actual))
+
+    if not same(sealed.get("comments"), layout.comment_digest(comments) if comments else None):
+        raise TamperedValueError(f"{label}: its comments were changed, removed or reordered")
+    overrides = sealed.get("scalars")
+    if "bound" in sealed and not (isinstance(overrides, dict) and same(
+            sealed["bound"], layout.override_paths(overrides, paths))):
+        raise TamperedValueError(f"{label}: its structure was changed (values no longer "
+                                 "stand where the layout data says)")
+    if "types" in sealed and not same(sealed["types"], layout.types_digest(kinds)):
+        raise TamperedValueError(f"{label}: the type of an encrypted value was changed")
+    if not same(sealed.get("hidden"), layout.comment_digest(hidden) if hidden else None):
+        raise TamperedValueError(f"{label}: a value given twice was changed")
 
 
 def _prefixes(aad: str) -> list[str]:
