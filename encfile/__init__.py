@@ -26,7 +26,9 @@ from ._api import (
 from ._version import __version__
 from .errors import (
     AlreadyEncryptedError,
+    ConfigError,
     EncfileError,
+    EncfileNote,
     EncfileWarning,
     ExtractPathError,
     FileMissingError,
@@ -47,7 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyEncryptedError",
+    "ConfigError",
     "EncfileError",
+    "EncfileNote",
     "EncfileWarning",
     "ExtractPathError",
     "FileMissingError",

@@ -187,8 +187,20 @@ def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str
                  key_groups: Sequence[Sequence[str]] | None = None, shamir_threshold: int = 0,
                  format: str | None = None, rules: Rules | None = None,
                  now: _dt.datetime | None = None) -> str:
-    """Encrypt a file's values; return the encrypted text (the file is not changed)."""
+    """Encrypt a file's values; return the encrypted text (the file is not changed).
+
+    Without ``recipients`` or ``key_groups``, the creation rule for the file in the nearest
+    ``.encfile.yaml``/``.sops.yaml`` above it gives them (and its options, which ``rules``
+    overrides).
+    """
     from .document import encrypt_text
+
+    if recipients is None and not key_groups:
+        from . import config
+
+        options = {k: v for k, v in (rules.as_dict() if rules else {}).items() if v}
+        plan = config.plan(os.fspath(path), [], options)
+        key_groups, shamir_threshold, rules = plan.groups, plan.shamir_threshold, plan.rules
 
     fmt = _format_of(path, format)
     return encrypt_text(read_file(path, binary=fmt == "binary"), fmt=fmt,

@@ -68,7 +68,7 @@ def _info(message: str) -> None:
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
     if not _Out.quiet:
-        _say("warning", str(message))
+        _say("note" if issubclass(category, errors.EncfileNote) else "warning", str(message))
 
 
 def _fail(err: errors.EncfileError) -> NoReturn:
@@ -142,8 +142,8 @@ def _rules(**given: Any) -> Any:
 
 def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
                 input_type: str | None, output_type: str | None, rules: dict[str, Any],
-                shamir_threshold: int) -> None:
-    from . import fsutil
+                config_path: str | None = None) -> None:
+    from . import config, fsutil
     from .age import split_recipients
     from .document import encrypt_text
 
@@ -155,25 +155,27 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
         raise errors.InputError("several files can only be encrypted with --in-place")
     if in_place and "-" in files:
         raise errors.InputError("--in-place needs a file, not standard input")
-    recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
-                                  or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
-    if not recipients:
-        raise errors.RecipientError(
-            "no age recipients given",
-            hints=["pass --age age1… (comma-separated for several), or set SOPS_AGE_RECIPIENTS",
-                   "'encfile keygen' creates an identity and prints its public key"])
-    rule_set = _rules(**rules)
+    flag_recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
+                                       or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
+    cli_rules = {k: v for k, v in rules.items() if v}
     outputs = []
     for path in files:
+        plan = config.plan(path, flag_recipients, cli_rules, explicit=config_path)
+        if plan.config is not None:
+            _info(f"config '{plan.config.path}': " + (
+                f"rule at line {plan.rule.line}" if plan.rule else "no rule matches"))
+        groups, threshold, rule_set = plan.groups, plan.shamir_threshold, plan.rules
         text, fmt, label = _read_input(path, input_type, what="encrypting")
         if output_type and output_type != fmt:
             from . import formats
 
             converted = _convert(formats.get(fmt).parse(text).to_python(), fmt, output_type)
             text, fmt = converted or text, output_type
-        result = encrypt_text(text, fmt=fmt, recipients=[recipients], rules=rule_set,
-                              shamir_threshold=shamir_threshold, label=label)
-        _info(f"encrypted {label} for {len(recipients)} recipient(s)")
+        result = encrypt_text(text, fmt=fmt, recipients=groups, rules=rule_set,
+                              shamir_threshold=threshold, label=label)
+        count = sum(len(g) for g in groups)
+        _info(f"encrypted {label} for {count} recipient(s)"
+              + (f" in {len(groups)} key groups" if len(groups) > 1 else ""))
         outputs.append((path, result.encode("utf-8", "surrogateescape")))
     if in_place:
         for path, data in outputs:
@@ -287,7 +289,7 @@ def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
         rules = {k: get(k) for k in _RULE_OPTIONS}
         rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
         cmd_encrypt(files, bool(get("in_place")), get("output"), get("age"), get("input_type"),
-                    get("output_type"), rules, 0)
+                    get("output_type"), rules, get("config"))
     else:
         cmd_decrypt(files, bool(get("in_place")), get("output"), get("extract"),
                     get("input_type"), get("output_type"), bool(get("ignore_mac")))
@@ -302,6 +304,7 @@ _COMMON_OPTIONS = {
     "--input-type": ("input_type", True), "--output-type": ("output_type", True),
     "-v": ("verbose", False), "--verbose": ("verbose", False),
     "-q": ("quiet", False), "--quiet": ("quiet", False),
+    "--config": ("config", True),
 }
 FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
@@ -384,6 +387,9 @@ def _build_app() -> Any:
     output_opt = typer.Option(None, "--output", "-o", help="Write the result to this file.")
     input_type_opt = typer.Option(None, "--input-type",
                                   help="Input format: yaml, json, dotenv, ini or binary; default from the file name.")
+    config_opt = typer.Option(None, "--config", help="The creation rules file (default: the "
+                              "nearest .encfile.yaml or .sops.yaml above the file; "
+                              "$SOPS_CONFIG).")
     output_type_opt = typer.Option(None, "--output-type",
                                    help="Output format (converts the data); default: the input format.")
 
@@ -413,6 +419,7 @@ def _build_app() -> Any:
             False, help="Compute the MAC over encrypted values only."),
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
+        config: str | None = config_opt,
     ) -> None:
         """Encrypt a file's values (the same as 'encfile -e FILE')."""
         run_command("encrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
@@ -432,6 +439,7 @@ def _build_app() -> Any:
                                         help="Do not check the file MAC (recovery only)."),
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
+        config: str | None = config_opt,
     ) -> None:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
         run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])

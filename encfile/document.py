@@ -22,6 +22,7 @@ from . import token as _token
 from ._version import __version__
 from .errors import (
     AlreadyEncryptedError,
+    EncfileNote,
     EncfileWarning,
     InputError,
     MacMismatchError,
@@ -34,6 +35,19 @@ from .rules import Rules
 from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
 
 _MAC_ONLY_INIT = hashlib.sha256(b"sops").digest()
+K8S_SECRET_REGEX = "^(data|stringData)$"
+
+
+def _kubernetes_secrets(roots: Sequence[Branch]) -> bool:
+    """Is every document a Kubernetes object (apiVersion + kind), one of them a Secret?"""
+    kinds = []
+    for root in roots:
+        fields = {item[0]: item[1] for item in root if isinstance(item, tuple)}
+        kind, version = fields.get("kind"), fields.get("apiVersion")
+        if not (isinstance(kind, Scalar) and isinstance(version, Scalar) and kind.kind == "str"):
+            return False
+        kinds.append(kind.text)
+    return "Secret" in kinds
 
 
 def _new_hash(rules: Rules) -> Any:
@@ -88,6 +102,14 @@ def encrypt_text(
     if getattr(codec, "WHOLE_FILE", False):
         # One value, the whole file: sops ignores (and does not store) any rule.
         rules = Rules(mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+    elif ((rules is None or not rules.any_rule) and codec.NAME in ("yaml", "json")
+          and _kubernetes_secrets(parsed.roots)):
+        rules = Rules(encrypted_regex=K8S_SECRET_REGEX,
+                      mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+        warnings.warn(f"{label} holds Kubernetes objects with a Secret: only 'data' and "
+                      f"'stringData' are encrypted (encrypted_regex {K8S_SECRET_REGEX}), so "
+                      "'metadata' stays readable and 'encfile -d FILE | kubectl apply -f -' works",
+                      EncfileNote, stacklevel=2)
     else:
         rules = (rules or Rules()).with_default()
     key = crypto.new_data_key()

@@ -9,6 +9,7 @@ code (the sops numbers, so scripts written for sops keep working)::
     ├── AlreadyEncryptedError        203  encrypting a file that has sops metadata
     ├── NotEncryptedError              1  decrypting a file without sops metadata
     ├── RecipientError                 1  a malformed age recipient, or none given
+    ├── ConfigError                    1  a bad .encfile.yaml/.sops.yaml, or no rule for a file
     ├── NoIdentityError              128  no identity could unwrap the data key
     ├── IntegrityError                    the file was changed by someone without the key
     │   ├── TamperedValueError        25  a value, comment or layout token fails to
@@ -29,7 +30,9 @@ from collections.abc import Sequence
 
 __all__ = [
     "AlreadyEncryptedError",
+    "ConfigError",
     "EncfileError",
+    "EncfileNote",
     "EncfileWarning",
     "ExtractPathError",
     "FileMissingError",
@@ -47,6 +50,10 @@ __all__ = [
 
 class EncfileWarning(UserWarning):
     """Something worked but deserves the user's attention (e.g. keys holding ``:``)."""
+
+
+class EncfileNote(EncfileWarning):
+    """Information about a choice encfile made for the user (the CLI prints it as a note)."""
 
 
 class EncfileError(Exception):
@@ -79,6 +86,10 @@ class NotEncryptedError(EncfileError):
 
 class RecipientError(EncfileError):
     """A recipient string is not a valid age recipient, or no recipient was given."""
+
+
+class ConfigError(EncfileError):
+    """A config file that cannot be read or checked, or that has no rule for a file."""
 
 
 class NoIdentityError(EncfileError):

@@ -51,6 +51,11 @@ class Rules:
                 except re.error as err:
                     raise RuleError(f"invalid {name} {getattr(self, name)!r}: {err}") from err
 
+    @property
+    def any_rule(self) -> bool:
+        """Is one of the six rules set?"""
+        return any(getattr(self, name) for name in RULE_NAMES)
+
     @classmethod
     def default(cls) -> Rules:
         return cls(unencrypted_suffix=DEFAULT_UNENCRYPTED_SUFFIX)

@@ -1,0 +1,302 @@
+"""Creation rules: ``.encfile.yaml`` and ``.sops.yaml``.
+
+The schema is sops's ``creation_rules`` (spec section 9): the first rule whose
+``path_regex`` matches the file's path, relative to the config's folder, says
+which age recipients (or ``key_groups`` with a ``shamir_threshold``) a new
+file is encrypted for, and which of the encryption rules applies.
+
+Where encfile differs from sops:
+
+* the search starts in the **target file's folder** (sops starts in the
+  working directory, getsops/sops#242), walking up to the root; the nearest
+  folder with a config wins, and in one folder ``.encfile.yaml`` wins over
+  ``.sops.yaml``. ``--config FILE``, ``ENCFILE_CONFIG`` and ``SOPS_CONFIG``
+  name the file directly;
+* ``path_regex`` is a Python regular expression (RE2's syntax is nearly a
+  subset; a pattern Python cannot compile is an error with its line);
+* encfile-only top-level keys (``exec``, ``max_age``) are allowed; sops ignores
+  them, so a ``.sops.yaml`` holding them stays readable by sops;
+* keys sops knows but encfile does not implement (pgp, kms, …, ``stores``) are
+  accepted with a warning; an unknown key is an error naming its line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, EncfileWarning, RecipientError
+
+CONFIG_NAMES = (".encfile.yaml", ".sops.yaml")
+ENV_VARS = ("ENCFILE_CONFIG", "SOPS_CONFIG")
+MAX_LEVELS = 100
+_RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
+                 "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex")
+_RULE_KEYS = {"path_regex", "age", "key_groups", "shamir_threshold", "mac_only_encrypted",
+              *_RULE_OPTIONS}
+# sops keys that encfile reads past (with a warning): other key types and their settings
+_SOPS_ONLY_RULE_KEYS = {"pgp", "kms", "aws_profile", "gcp_kms", "azure_keyvault",
+                        "hc_vault_transit_uri", "hckms", "filename_regex"}
+_GROUP_KEYS = {"age", "merge"}
+_SOPS_ONLY_GROUP_KEYS = {"pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault", "hckms"}
+_TOP_KEYS = {"creation_rules"}
+_SOPS_ONLY_TOP_KEYS = {"stores", "destination_rules"}
+ENCFILE_TOP_KEYS = {"exec", "max_age"}
+
+
+@dataclass
+class CreationRule:
+    """One ``creation_rules`` entry, checked."""
+
+    path_regex: str = ""
+    key_groups: list[list[str]] = field(default_factory=list)  # age recipients per group
+    shamir_threshold: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # the rule options that are set
+    line: int = 0
+
+    def matches(self, relative_path: str) -> bool:
+        return not self.path_regex or re.search(self.path_regex, relative_path) is not None
+
+
+@dataclass
+class Config:
+    path: str  # the config file
+    rules: list[CreationRule]
+    settings: dict[str, Any] = field(default_factory=dict)  # encfile-only top-level keys
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(os.path.abspath(self.path))
+
+    def relative(self, file_path: str) -> str:
+        """The path a rule's ``path_regex`` sees: relative to the config's folder, '/'-separated
+        (the absolute path for a file outside that folder, as in sops)."""
+        absolute = os.path.abspath(file_path)
+        folder = self.folder
+        if absolute.startswith(folder.rstrip(os.sep) + os.sep):
+            absolute = absolute[len(folder.rstrip(os.sep)) + 1:]
+        return absolute.replace(os.sep, "/")
+
+    def rule_for(self, file_path: str) -> CreationRule | None:
+        """The first rule that matches ``file_path``, or None."""
+        relative = self.relative(file_path)
+        return next((rule for rule in self.rules if rule.matches(relative)), None)
+
+
+@dataclass
+class Plan:
+    """How one file is encrypted: recipient groups, threshold, rules, and where they came from."""
+
+    groups: list[list[str]]
+    shamir_threshold: int
+    rules: Any  # Rules | None (None: encfile's defaults decide)
+    config: Config | None = None
+    rule: CreationRule | None = None
+
+
+def plan(path: str, recipients: list[str], options: Mapping[str, Any], *,
+         explicit: str | None = None, env: Mapping[str, str] | None = None) -> Plan:
+    """Recipients and rules for encrypting ``path`` (``-``: standard input, from here).
+
+    ``recipients`` (from ``--age``) replace the matching rule's keys; ``options`` (rule
+    flags that are set) override the rule's options one by one, as in sops. Unlike sops,
+    a config whose rules do not match the file is no error when recipients are given.
+    """
+    from .rules import Rules
+
+    target = os.path.join(os.getcwd(), "-") if path == "-" else path
+    cfg = find(target, explicit=explicit, env=env)
+    rule = cfg.rule_for(target) if cfg is not None else None
+    if cfg is not None and rule is None and not recipients:
+        patterns = ", ".join(repr(r.path_regex) for r in cfg.rules) or "none"
+        raise ConfigError(
+            f"no creation rule in '{cfg.path}' matches '{path}'",
+            hints=[f"the rules' path_regex: {patterns} (matched against "
+                   f"'{cfg.relative(target)}')", "or pass recipients with --age"])
+    merged = {**(rule.options if rule else {}), **options}
+    rules = Rules(**merged) if merged else None
+    if recipients:
+        return Plan([list(recipients)], 0, rules, cfg, rule)
+    if rule is not None and rule.key_groups:
+        return Plan(rule.key_groups, rule.shamir_threshold, rules, cfg, rule)
+    where = (f"the rule at line {rule.line} of '{cfg.path}' has no age keys"
+             if rule is not None and cfg is not None
+             else "no --age, no $SOPS_AGE_RECIPIENTS and no .encfile.yaml or .sops.yaml")
+    raise RecipientError(
+        f"no age recipients given: {where}",
+        hints=["pass --age age1… (comma-separated for several), set SOPS_AGE_RECIPIENTS, or "
+               "add a creation rule to .encfile.yaml",
+               "'encfile keygen' creates an identity and prints its public key"])
+
+
+def find(target: str, *, explicit: str | None = None,
+         env: Mapping[str, str] | None = None) -> Config | None:
+    """The config that governs ``target`` (a file path), or None when there is none.
+
+    ``explicit`` (``--config``) and then ``ENCFILE_CONFIG``/``SOPS_CONFIG`` name the
+    file directly; otherwise the search walks up from the target's folder.
+    """
+    env = os.environ if env is None else env
+    chosen = explicit or next((env[v] for v in ENV_VARS if env.get(v)), None)
+    if chosen:
+        if not os.path.isfile(chosen):
+            raise ConfigError(f"config file '{chosen}' does not exist")
+        return load(chosen)
+    folder = os.path.dirname(os.path.abspath(target))
+    for _ in range(MAX_LEVELS):
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                return load(candidate)
+        if os.path.isfile(os.path.join(folder, ".sops.yml")):
+            warnings.warn(f"ignoring '{os.path.join(folder, '.sops.yml')}': the config file "
+                          "must be called .sops.yaml (or .encfile.yaml)", EncfileWarning,
+                          stacklevel=2)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return None
+
+
+def load(path: str) -> Config:
+    """Read and check one config file."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    label = f"'{path}'"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = YAML(typ="rt").load(handle)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {label}: {err}") from None
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"config file {label} is not valid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {label} must be a mapping with 'creation_rules'")
+    _check_keys(data, _TOP_KEYS | ENCFILE_TOP_KEYS, _SOPS_ONLY_TOP_KEYS, label, "")
+    raw_rules = data.get("creation_rules") or []
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{label} line {_line(data, 'creation_rules')}: 'creation_rules' "
+                          "must be a list")
+    rules = [_rule(item, index, raw_rules, label) for index, item in enumerate(raw_rules)]
+    settings = {k: data[k] for k in ENCFILE_TOP_KEYS if k in data}
+    return Config(path, rules, settings)
+
+
+def _line(node: Any, key: Any) -> int:
+    """1-based line of ``key`` in a ruamel mapping (or item index in a list)."""
+    lc = getattr(node, "lc", None)
+    try:
+        position = lc.key(key) if isinstance(node, dict) else lc.item(key)  # type: ignore[union-attr]
+        return int(position[0]) + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return 0
+
+
+def _check_keys(node: dict[str, Any], allowed: set[str], sops_only: set[str], label: str,
+                where: str) -> None:
+    for key in node:
+        if key in allowed:
+            continue
+        line = _line(node, key)
+        if key in sops_only:
+            warnings.warn(f"{label} line {line}: {where}'{key}' is a sops setting encfile does "
+                          "not use; ignored", EncfileWarning, stacklevel=3)
+            continue
+        known = ", ".join(sorted(allowed))
+        raise ConfigError(f"{label} line {line}: unknown key {where}'{key}'",
+                          hints=[f"known keys here: {known}"])
+
+
+def _recipients(value: Any, label: str, line: int) -> list[str]:
+    """sops accepts a comma-separated string or a list of recipients."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{label} line {line}: 'age' must be a string or a list of strings")
+        out += [part.strip() for part in item.split(",") if part.strip()]
+    return out
+
+
+def _rule(item: Any, index: int, parent: list[Any], label: str) -> CreationRule:
+    line = _line(parent, index)
+    if not isinstance(item, dict):
+        raise ConfigError(f"{label} line {line}: a creation rule must be a mapping")
+    _check_keys(item, _RULE_KEYS, _SOPS_ONLY_RULE_KEYS, label, "")
+    rule = CreationRule(line=line)
+    regex = item.get("path_regex") or ""
+    if not isinstance(regex, str):
+        raise ConfigError(f"{label} line {_line(item, 'path_regex')}: 'path_regex' must be a "
+                          "string")
+    try:
+        re.compile(regex)
+    except re.error as err:
+        raise ConfigError(f"{label} line {_line(item, 'path_regex')}: path_regex {regex!r} is "
+                          f"not a valid regular expression ({err})",
+                          hints=["encfile uses Python's re; most RE2 syntax is the same"]) \
+            from None
+    rule.path_regex = regex
+    groups = item.get("key_groups")
+    if groups:
+        if not isinstance(groups, list):
+            raise ConfigError(f"{label} line {_line(item, 'key_groups')}: 'key_groups' must be "
+                              "a list")
+        for g_index, group in enumerate(groups):
+            rule.key_groups.append(_group(group, _line(groups, g_index), label))
+    else:
+        age = _recipients(item.get("age"), label, _line(item, "age"))
+        if age:
+            rule.key_groups.append(age)
+    threshold = item.get("shamir_threshold", 0) or 0
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+        raise ConfigError(f"{label} line {_line(item, 'shamir_threshold')}: 'shamir_threshold' "
+                          "must be a whole number")
+    if threshold > len(rule.key_groups) and rule.key_groups:
+        raise ConfigError(f"{label} line {_line(item, 'shamir_threshold')}: shamir_threshold "
+                          f"{threshold} is more than the {len(rule.key_groups)} key groups")
+    rule.shamir_threshold = threshold
+    for name in _RULE_OPTIONS:
+        value = item.get(name)
+        if value:
+            if not isinstance(value, str):
+                raise ConfigError(f"{label} line {_line(item, name)}: '{name}' must be a string")
+            rule.options[name] = value
+    if item.get("mac_only_encrypted"):
+        rule.options["mac_only_encrypted"] = True
+    if len([n for n in _RULE_OPTIONS if n in rule.options]) > 1:
+        raise ConfigError(f"{label} line {line}: a rule can use only one of "
+                          + ", ".join(_RULE_OPTIONS))
+    for name in _RULE_OPTIONS:
+        if name.endswith("regex") and name in rule.options:
+            try:
+                re.compile(rule.options[name])
+            except re.error as err:
+                raise ConfigError(f"{label} line {_line(item, name)}: {name} "
+                                  f"{rule.options[name]!r} is not a valid regular expression "
+                                  f"({err})") from None
+    return rule
+
+
+def _group(group: Any, line: int, label: str) -> list[str]:
+    if not isinstance(group, dict):
+        raise ConfigError(f"{label} line {line}: a key group must be a mapping")
+    _check_keys(group, _GROUP_KEYS, _SOPS_ONLY_GROUP_KEYS, label, "key group ")
+    recipients = _recipients(group.get("age"), label, _line(group, "age"))
+    merged = group.get("merge") or []
+    if not isinstance(merged, list):
+        raise ConfigError(f"{label} line {_line(group, 'merge')}: 'merge' must be a list")
+    for index, sub in enumerate(merged):  # sops merges nested groups into this one
+        recipients += _group(sub, _line(merged, index), label)
+    return recipients
