@@ -43,7 +43,7 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "keygen")
+_COMMANDS = ("encrypt", "decrypt", "edit", "keygen")
 
 
 class _Conflict(Exception):
@@ -142,10 +142,10 @@ def _rules(**given: Any) -> Any:
 
 def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
                 input_type: str | None, output_type: str | None, rules: dict[str, Any],
-                config_path: str | None = None) -> None:
+                config_path: str | None = None, reuse_from: str | None = None) -> None:
     from . import config, fsutil
     from .age import split_recipients
-    from .document import encrypt_text
+    from .document import encrypt_text, open_text, reencrypt_text
 
     if in_place and output:
         raise _Conflict("--in-place and --output cannot be used together")
@@ -158,8 +158,23 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
     flag_recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
                                        or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
     cli_rules = {k: v for k, v in rules.items() if v}
+    previous = None
+    if reuse_from:
+        # The old version's key, recipients and rules; its unchanged values keep their tokens.
+        if age or cli_rules:
+            raise _Conflict("--reuse-from takes the keys and rules of the old file: drop --age "
+                            "and the rule options")
+        from .keys import KeyRing
+
+        old_text, old_fmt, old_label = _read_input(reuse_from, input_type, what="decrypting")
+        previous = open_text(old_text, fmt=old_fmt, keyring=KeyRing(), label=old_label)
     outputs = []
     for path in files:
+        if previous is not None:
+            text, fmt, label = _read_input(path, input_type, what="encrypting")
+            result = reencrypt_text(text, fmt=fmt, previous=previous, label=label)
+            outputs.append((path, result.encode("utf-8", "surrogateescape")))
+            continue
         plan = config.plan(path, flag_recipients, cli_rules, explicit=config_path)
         if plan.config is not None:
             _info(f"config '{plan.config.path}': " + (
@@ -260,6 +275,117 @@ def _join_stream(texts: list[str]) -> str:
     return out
 
 
+# -- edit ------------------------------------------------------------------------------------------
+
+_ERROR_MARK = "# encfile: "
+
+
+def _run_editor(path: str) -> None:
+    import shlex
+    import subprocess
+
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        code = subprocess.call([*shlex.split(command), path])
+    except OSError as err:
+        raise errors.EncfileError(f"cannot run the editor {command!r}: {err.strerror or err}",
+                                  hints=["set $EDITOR (or $VISUAL)"]) from None
+    if code != 0:
+        raise errors.EncfileError(f"the editor exited with status {code}; nothing was changed")
+
+
+def _strip_error_header(text: str) -> str:
+    while text.startswith(_ERROR_MARK):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    return text
+
+
+def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: str | None,
+             allow_disk: bool) -> None:
+    """Decrypt into a private tmpfs file, run the editor, re-encrypt what changed."""
+    import signal
+
+    from . import _api, config, formats, fsutil
+    from .age import split_recipients
+    from .document import encrypt_text, open_text, reencrypt_text
+    from .keys import KeyRing
+
+    fmt = input_type or formats.detect(path)
+    label = f"'{path}'"
+    binary = fmt == "binary"
+    original: bytes | None = None
+    if os.path.exists(path):
+        try:
+            with open(path, "rb") as handle:
+                original = handle.read()
+        except OSError as err:
+            raise errors.InputError(f"cannot read {label}: {err.strerror or err}") from None
+        opened = open_text(_api.decode_text(original, label, binary=binary), fmt=fmt,
+                           keyring=KeyRing(), label=label)
+        plain = opened.text()
+    else:
+        opened = None
+        plain = ""
+        recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
+                                      or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
+        plan = config.plan(path, recipients, {}, explicit=config_path)
+    comments = fmt in ("yaml", "dotenv", "ini")
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # leave through the finally below: the temp folder goes
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with fsutil.private_tempdir(allow_disk=allow_disk) as folder:
+            tmp = os.path.join(folder, os.path.basename(path) or "file")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(plain.encode("utf-8", "surrogateescape"))
+            last_failed: str | None = None
+            while True:
+                _run_editor(tmp)
+                with open(tmp, "rb") as handle:
+                    edited = _strip_error_header(_api.decode_text(handle.read(), "the edited "
+                                                                  "file", binary=binary))
+                if edited == plain and opened is not None:
+                    _info("no changes")
+                    return
+                if edited == last_failed:
+                    raise errors.EncfileError(f"{label} was not changed: the edit still does "
+                                              "not parse")
+                try:
+                    if opened is not None:
+                        result = reencrypt_text(edited, fmt=fmt, previous=opened, label=label)
+                    else:
+                        result = encrypt_text(edited, fmt=fmt, recipients=plan.groups,
+                                              rules=plan.rules, label=label,
+                                              shamir_threshold=plan.shamir_threshold)
+                    break
+                except errors.InputError as err:
+                    last_failed = edited
+                    _say("error", err.message)
+                    header = "".join(f"{_ERROR_MARK}{line}\n" for line in (
+                        f"error: {err.message}",
+                        "fix the file and save it, or save it unchanged to give up")) \
+                        if comments else ""
+                    with open(tmp, "wb") as out:
+                        out.write((header + edited).encode("utf-8", "surrogateescape"))
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if original is not None:
+        try:
+            with open(path, "rb") as handle:
+                now = handle.read()
+        except OSError:
+            now = b""
+        if now != original:
+            raise errors.EncfileError(f"{label} changed while it was being edited; your edit "
+                                      "was not saved", hints=["run 'encfile edit' again"])
+    fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+    _info(f"saved {label}")
+
+
 def cmd_keygen(output: str | None) -> None:
     from . import _api, fsutil
 
@@ -289,7 +415,7 @@ def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
         rules = {k: get(k) for k in _RULE_OPTIONS}
         rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
         cmd_encrypt(files, bool(get("in_place")), get("output"), get("age"), get("input_type"),
-                    get("output_type"), rules, get("config"))
+                    get("output_type"), rules, get("config"), get("reuse_from"))
     else:
         cmd_decrypt(files, bool(get("in_place")), get("output"), get("extract"),
                     get("input_type"), get("output_type"), bool(get("ignore_mac")))
@@ -310,6 +436,7 @@ FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
                 "--ignore-mac": ("ignore_mac", False)},
     "encrypt": {**_COMMON_OPTIONS, "-a": ("age", True), "--age": ("age", True),
+                "--reuse-from": ("reuse_from", True),
                 "--mac-only-encrypted": ("mac_only_encrypted", False),
                 **{"--" + o.replace("_", "-"): (o, True) for o in _RULE_OPTIONS}},
 }
@@ -417,6 +544,9 @@ def _build_app() -> Any:
             None, help="Encrypt only the values after a comment matching this regex."),
         mac_only_encrypted: bool = typer.Option(
             False, help="Compute the MAC over encrypted values only."),
+        reuse_from: str | None = typer.Option(
+            None, "--reuse-from", help="The previous encrypted version: keep its data key, "
+            "recipients and rules, and the ciphertext of every unchanged value."),
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
         config: str | None = config_opt,
@@ -443,6 +573,22 @@ def _build_app() -> Any:
     ) -> None:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
         run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
+
+    @app.command("edit", epilog="Example: EDITOR=nano encfile edit secrets.enc.yaml")
+    def edit_command(
+        file: str = typer.Argument(..., help="The encrypted file (created if it does not exist)."),
+        input_type: str | None = input_type_opt,
+        age: str | None = typer.Option(None, "--age", "-a", help="Recipients for a new file "
+                                       "(default: the creation rules)."),
+        config: str | None = config_opt,
+        allow_disk_temp: bool = typer.Option(False, "--allow-disk-temp", help="Allow the "
+                                             "plaintext on disk when no tmpfs exists."),
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Edit the plaintext in $EDITOR (on tmpfs); unchanged values keep their ciphertext."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_edit(file, input_type, age, config, allow_disk_temp)
 
     @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
     def keygen_command(

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import crypto, datakey, formats, layout, values
@@ -92,27 +92,65 @@ def encrypt_text(
     label: str = "input",
 ) -> str:
     """Encrypt a plaintext document for ``recipients`` (one list per key group)."""
+    codec, parsed = _parse_plain(text, fmt, label)
+    rules = _rules_for(codec, parsed, rules, label)
+    key = crypto.new_data_key()
+    groups = datakey.wrap_groups(key, recipients, shamir_threshold)
+    threshold = shamir_threshold if len(recipients) > 1 else 0
+    return _seal(parsed, key, groups, threshold, rules, now, label, {})
+
+
+def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime | None = None,
+                   label: str = "input") -> str:
+    """Encrypt an edited plaintext under ``previous``'s data key, recipients and rules.
+
+    Every value and comment whose key path and plaintext did not change keeps its exact
+    ciphertext (as sops does on edit and set), so the diff shows only what changed; new
+    values get fresh IVs. Reusing an IV is safe here: same key, same AAD and same
+    plaintext give the same ciphertext, and nothing else.
+    """
+    codec, parsed = _parse_plain(text, fmt, label)
+    meta = previous.metadata
+    rules = meta.rules
+    if getattr(codec, "WHOLE_FILE", False):  # as when encrypting: no rule is stored
+        rules = Rules(mac_only_encrypted=rules.mac_only_encrypted)
+    return _seal(parsed, previous.key, meta.key_groups, meta.shamir_threshold, rules, now,
+                 label, previous.stash())
+
+
+def _parse_plain(text: str, fmt: str, label: str) -> tuple[Any, Any]:
     codec = formats.get(fmt)
     parsed = codec.parse(text)
     if parsed.metadata is not None:
         raise AlreadyEncryptedError(
             f"{label} is already encrypted: it has sops metadata",
-            hints=["decrypt it first, or edit it with 'encfile -d'"],
+            hints=["decrypt it first, or edit it with 'encfile edit'"],
         )
+    return codec, parsed
+
+
+def _rules_for(codec: Any, parsed: Any, rules: Rules | None, label: str) -> Rules:
+    """The rules a new file gets: the given ones, else a default that fits the file."""
     if getattr(codec, "WHOLE_FILE", False):
         # One value, the whole file: sops ignores (and does not store) any rule.
-        rules = Rules(mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
-    elif ((rules is None or not rules.any_rule) and codec.NAME in ("yaml", "json")
-          and _kubernetes_secrets(parsed.roots)):
-        rules = Rules(encrypted_regex=K8S_SECRET_REGEX,
-                      mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+        return Rules(mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+    if ((rules is None or not rules.any_rule) and codec.NAME in ("yaml", "json")
+            and _kubernetes_secrets(parsed.roots)):
         warnings.warn(f"{label} holds Kubernetes objects with a Secret: only 'data' and "
                       f"'stringData' are encrypted (encrypted_regex {K8S_SECRET_REGEX}), so "
                       "'metadata' stays readable and 'encfile -d FILE | kubectl apply -f -' works",
-                      EncfileNote, stacklevel=2)
-    else:
-        rules = (rules or Rules()).with_default()
-    key = crypto.new_data_key()
+                      EncfileNote, stacklevel=3)
+        return Rules(encrypted_regex=K8S_SECRET_REGEX,
+                     mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+    return (rules or Rules()).with_default()
+
+
+Stash = dict[tuple[str, str, str], str]  # (AAD, type, plaintext) -> the token that holds it
+
+
+def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rules: Rules,
+          now: _dt.datetime | None, label: str, stash: Stash) -> str:
+    """Encrypt a parsed plaintext under ``key``; tokens in ``stash`` are reused."""
     cipher = crypto.Cipher(key)
     mac = _new_hash(rules)
     mac_all = not rules.mac_only_encrypted
@@ -133,12 +171,14 @@ def encrypt_text(
             mac.update(data)
         if encrypted and data:
             kind = node.kind or "str"
-            node.out = seal(cipher, data, aad, kind)
+            node.out = (stash.get((aad, kind, node.text)) if stash else None) \
+                or seal(cipher, data, aad, kind)
             kinds.append(kind)
 
     def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
         if encrypted and node.text:
-            node.out = seal(cipher, to_bytes(node.text), aad, "comment")
+            node.out = (stash.get((aad, "comment", node.text)) if stash else None) \
+                or seal(cipher, to_bytes(node.text), aad, "comment")
             comments.append(node.text)
 
     colon_keys: set[str] = set()
@@ -150,13 +190,13 @@ def encrypt_text(
             f"{label}: keys containing ':' ({', '.join(sorted(map(repr, colon_keys))[:3])}) make "
             "key paths ambiguous, since sops joins them with ':'; the file works both ways, "
             "but a value could be moved between such keys unnoticed",
-            EncfileWarning, stacklevel=2,
+            EncfileWarning, stacklevel=3,
         )
     notes = getattr(parsed, "sops_notes", ())
     if notes:
         more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
         warnings.warn(f"{label}: sops will not read this file as encfile does: {notes[0]}{more}",
-                      EncfileWarning, stacklevel=2)
+                      EncfileWarning, stacklevel=3)
     digest = mac.hexdigest().upper()
     lastmodified = format_lastmodified(now or _dt.datetime.now(_dt.timezone.utc))
     layout_data = parsed.layout()
@@ -169,11 +209,11 @@ def encrypt_text(
     if hidden:
         layout_data["hidden"] = layout.comment_digest(hidden)
     metadata = Metadata(
-        key_groups=datakey.wrap_groups(key, recipients, shamir_threshold),
+        key_groups=groups,
         lastmodified=lastmodified,
         mac=seal(cipher, digest.encode("ascii"), lastmodified, "str"),
         rules=rules,
-        shamir_threshold=shamir_threshold if len(recipients) > 1 else 0,
+        shamir_threshold=shamir_threshold if len(groups) > 1 else 0,
         encfile_version=__version__,
         encfile_layout=layout.seal(cipher, layout_data, lastmodified, digest),
     )
@@ -191,6 +231,7 @@ class Opened:
     metadata: Metadata
     layout: dict[str, Any] | None
     label: str = "input"
+    key: bytes = field(default=b"", repr=False)  # the data key, for re-encrypting edits
 
     def text(self) -> str:
         try:
@@ -202,6 +243,22 @@ class Opened:
     def data(self) -> list[Any]:
         out: list[Any] = self.parsed.to_python()
         return out
+
+    def stash(self) -> Stash:
+        """Each token of the file by (AAD, type, plaintext); the last one wins, as in sops."""
+        found: Stash = {}
+
+        def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
+            if encrypted and node.out is not None:
+                found[(aad, node.out[0], node.out[1])] = node.text
+
+        def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
+            if encrypted and node.out is not None:
+                found[(aad, "comment", node.out)] = node.text
+
+        for root in self.parsed.roots:
+            walk(root, self.metadata.rules, on_value, on_comment)
+        return found
 
 
 def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str = "input",
@@ -374,7 +431,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         parsed.apply_layout(sealed_layout)
     except InputError as err:
         raise TamperedValueError(f"{label}: {err}") from None
-    return Opened(parsed, metadata, sealed_layout, label)
+    return Opened(parsed, metadata, sealed_layout, label, key)
 
 
 def _check_layout(sealed: dict[str, Any], *, comments: list[str], paths: dict[int, str],

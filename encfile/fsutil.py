@@ -1,9 +1,10 @@
-"""Writing files safely: atomic replacement that keeps the file's mode."""
+"""Writing files safely: atomic replacement that keeps the file's mode; private temp folders."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import OutputError
@@ -71,3 +72,58 @@ def append_private(path: str | os.PathLike[str], data: bytes) -> None:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
     finally:
         os.close(fd)
+
+
+# -- plaintext that must live somewhere for a while (edit) --------------------------------------
+
+_MEMORY_FS = ("tmpfs", "ramfs")
+
+
+def filesystem_type(path: str) -> str:
+    """The type of the file system holding ``path`` (from /proc/mounts; '' if unknown)."""
+    path = os.path.realpath(path)
+    best, kind = "", ""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                point = fields[1].replace("\\040", " ")
+                inside = path == point or path.startswith(point.rstrip("/") + "/")
+                if inside and len(point) >= len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        return ""
+    return kind
+
+
+def memory_folders() -> list[str]:
+    """Folders on a memory file system where a private temp folder can go, best first."""
+    candidates = [os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm", "/run/shm"]
+    return [c for c in candidates
+            if c and os.path.isdir(c) and os.access(c, os.W_OK)
+            and filesystem_type(c) in _MEMORY_FS]
+
+
+@contextlib.contextmanager
+def private_tempdir(*, allow_disk: bool = False) -> Iterator[str]:
+    """A fresh 0700 folder on tmpfs, removed with everything in it on exit.
+
+    With no memory file system available, raise OutputError unless ``allow_disk``
+    (then the system temp folder is used).
+    """
+    import shutil
+    import tempfile
+
+    folders = memory_folders()
+    if not folders and not allow_disk:
+        raise OutputError("no memory file system (tmpfs) to hold the plaintext while editing",
+                          hints=["set XDG_RUNTIME_DIR to a tmpfs folder, or pass "
+                                 "--allow-disk-temp to accept a temp file on disk"])
+    folder = tempfile.mkdtemp(prefix="encfile-", dir=folders[0] if folders else None)
+    try:
+        os.chmod(folder, 0o700)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
