@@ -43,7 +43,7 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "edit", "keygen")
+_COMMANDS = ("encrypt", "decrypt", "edit", "rotate", "updatekeys", "status", "keygen")
 
 
 class _Conflict(Exception):
@@ -386,6 +386,202 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     _info(f"saved {label}")
 
 
+# -- rotate, updatekeys, status ----------------------------------------------------------------------
+
+def _recipient_groups(metadata: Any) -> list[list[str]]:
+    return [[k.recipient for k in g.age] for g in metadata.key_groups]
+
+
+def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[str],
+               drop_unsupported: bool, input_type: str | None) -> None:
+    from . import fsutil
+    from .age import split_recipients
+    from .document import open_text, rekey_text
+    from .keys import KeyRing
+
+    if not files:
+        raise errors.InputError("no file given", hints=["usage: encfile rotate [-i] FILE..."])
+    if len(files) > 1 and not in_place:
+        raise errors.InputError("several files can only be rotated with --in-place")
+    added = [r for a in add for r in split_recipients(a)]
+    removed = {r for a in remove for r in split_recipients(a)}
+    keyring = KeyRing()
+    outputs = []
+    for path in files:
+        text, fmt, label = _read_input(path, input_type, what="rotating")
+        opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
+        groups = [[r for r in g if r not in removed] for g in _recipient_groups(opened.metadata)]
+        if added:
+            groups[0] += [r for r in added if r not in groups[0]]
+        if not all(groups):
+            raise errors.RecipientError(f"{label}: removing those recipients leaves a key group "
+                                        "empty")
+        result = rekey_text(opened, groups=groups, new_key=True,
+                            shamir_threshold=opened.metadata.shamir_threshold,
+                            drop_unsupported=drop_unsupported)
+        _info(f"rotated {label}: new data key for {sum(map(len, groups))} recipient(s)")
+        outputs.append((path, result.encode("utf-8", "surrogateescape")))
+    if in_place:
+        for path, data in outputs:
+            fsutil.atomic_write(path, data)
+    else:
+        _write_stdout(outputs[0][1])
+
+
+def _walk_files(paths: list[str]) -> list[str]:
+    """The files named, and every file below the folders named (not inside .git)."""
+    found: list[str] = []
+    for path in paths or ["."]:
+        if os.path.isdir(path):
+            for folder, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d != ".git")
+                found += [os.path.join(folder, n) for n in sorted(names)
+                          if not os.path.islink(os.path.join(folder, n))]
+        elif os.path.exists(path):
+            found.append(path)
+        else:
+            raise errors.FileMissingError(f"no such file: '{path}'")
+    return found
+
+
+def _read_metadata(path: str, input_type: str | None) -> tuple[str, str, Any] | None:
+    """(format, text, Metadata) of an encrypted file, or None for anything else."""
+    from . import _api, formats
+    from .metadata import Metadata
+
+    fmt = input_type or formats.detect(path)
+    try:
+        text = _api.read_file(path, binary=fmt == "binary")
+        raw = formats.get(fmt).parse(text).metadata
+        return (fmt, text, Metadata.from_dict(raw)) if raw is not None else None
+    except errors.EncfileError:
+        return None
+
+
+def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
+                   input_type: str | None) -> None:
+    from . import config, fsutil
+    from .document import open_text, rekey_text
+    from .keys import KeyRing
+
+    plans = []
+    for path in _walk_files(paths):
+        found = _read_metadata(path, input_type)
+        if found is None:
+            continue
+        fmt, text, metadata = found
+        plan = config.plan(path, [], {}, explicit=config_path)
+        current, target = _recipient_groups(metadata), plan.groups
+        if current == target and metadata.shamir_threshold == (
+                plan.shamir_threshold if len(target) > 1 else 0):
+            _info(f"'{path}' is up to date")
+            continue
+        before = {r for g in current for r in g}
+        after = {r for g in target for r in g}
+        rotate = bool(before - after) or len(current) != 1 or len(target) != 1
+        plans.append((path, fmt, text, plan, sorted(after - before), sorted(before - after),
+                      rotate))
+    if not plans:
+        sys.stderr.write("encfile: every file is up to date\n")
+        return
+    for path, _, _, _, added, removed, rotate in plans:
+        sys.stderr.write(f"'{path}':\n")
+        sys.stderr.writelines(f"    + {r}\n" for r in added)
+        sys.stderr.writelines(f"    - {r}\n" for r in removed)
+        if rotate:
+            sys.stderr.write("    new data key: removing a recipient rotates the file, so the "
+                             "old key cannot read what comes next\n")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise errors.EncfileError("updatekeys needs confirmation",
+                                      hints=["pass -y to apply the changes above"])
+        sys.stderr.write("apply these changes? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise errors.EncfileError("nothing was changed")
+    keyring = KeyRing()
+    for index, (path, fmt, text, plan, _, _, rotate) in enumerate(plans, 1):
+        opened = open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
+        result = rekey_text(opened, groups=plan.groups, shamir_threshold=plan.shamir_threshold,
+                            new_key=rotate)
+        fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+        sys.stderr.write(f"encfile: [{index}/{len(plans)}] updated '{path}'\n")
+
+
+_DAY = 86400
+
+
+def _max_age_days(settings: dict[str, Any]) -> int:
+    value = str(settings.get("max_age", "90d")).strip()
+    number = value[:-1] if value[-1:] in "dD" else value
+    try:
+        return int(number)
+    except ValueError:
+        raise errors.ConfigError(f"max_age {value!r} is not a number of days (like 90d)") \
+            from None
+
+
+def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | None,
+               input_type: str | None) -> None:
+    import datetime as dt
+    import json
+
+    from . import config, values
+    from .document import open_text
+    from .keys import KeyRing
+
+    keyring = KeyRing()
+    now = dt.datetime.now(dt.timezone.utc)
+    rows: list[dict[str, Any]] = []
+    for path in _walk_files(paths):
+        cfg = config.find(path, explicit=config_path)
+        rule = cfg.rule_for(path) if cfg is not None else None
+        found = _read_metadata(path, input_type)
+        if found is None:
+            if rule is not None and rule.path_regex:
+                rows.append({"file": path, "encrypted": False,
+                             "problem": "plaintext, but a creation rule says it is encrypted"})
+            continue
+        fmt, text, metadata = found
+        row: dict[str, Any] = {"file": path, "encrypted": True, "format": fmt,
+                               "recipients": _recipient_groups(metadata),
+                               "lastmodified": metadata.lastmodified,
+                               "key_created": metadata.encfile_key_created or "unknown"}
+        if metadata.encfile_key_created:
+            born = values.time_to_python(metadata.encfile_key_created)
+            row["key_age_days"] = int((now - born).total_seconds() // _DAY)
+            limit = _max_age_days(cfg.settings if cfg else {})
+            if row["key_age_days"] > limit:
+                row["problem"] = f"data key older than {limit} days: rotate it"
+        try:
+            open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
+            row["mac"] = "valid"
+        except errors.NoIdentityError:
+            row["mac"] = "not checked (no identity)"
+        except errors.IntegrityError as err:
+            row["mac"] = "INVALID"
+            row["problem"] = err.message
+        rows.append(row)
+    if as_json:
+        _write_stdout((json.dumps(rows, indent=2) + "\n").encode())
+    else:
+        lines = []
+        for row in rows:
+            if not row["encrypted"]:
+                lines.append(f"{row['file']}: PLAINTEXT ({row['problem']})")
+                continue
+            age = row.get("key_age_days")
+            lines.append(f"{row['file']}: {row['format']}, "
+                         f"{sum(map(len, row['recipients']))} recipient(s), "
+                         f"data key {'age ' + str(age) + ' days' if age is not None else 'age unknown'}"
+                         f", MAC {row['mac']}"
+                         + (f" -- {row['problem']}" if row.get("problem") else ""))
+        _write_stdout(("\n".join(lines) + "\n").encode() if lines else b"")
+    problems = [r for r in rows if r.get("problem")]
+    if check and problems:
+        raise errors.EncfileError(f"{len(problems)} file(s) need attention")
+
+
 def cmd_keygen(output: str | None) -> None:
     from . import _api, fsutil
 
@@ -589,6 +785,50 @@ def _build_app() -> Any:
         """Edit the plaintext in $EDITOR (on tmpfs); unchanged values keep their ciphertext."""
         _Out.verbose, _Out.quiet = verbose, quiet
         cmd_edit(file, input_type, age, config, allow_disk_temp)
+
+    @app.command("rotate", epilog="Example: encfile rotate -i --rm-age age1old… secrets.enc.yaml")
+    def rotate_command(
+        files: list[str] = typer.Argument(None, help="Encrypted files.", show_default=False),
+        in_place: bool = in_place_opt,
+        add_age: list[str] = typer.Option([], "--add-age", help="Add these recipients."),
+        rm_age: list[str] = typer.Option([], "--rm-age", help="Remove these recipients."),
+        drop_unsupported_keys: bool = typer.Option(
+            False, help="Drop pgp/kms/… entries (encfile cannot write them for a new key)."),
+        input_type: str | None = input_type_opt,
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """New data key; every value encrypted again (and recipients changed)."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_rotate(files or [], in_place, add_age, rm_age, drop_unsupported_keys, input_type)
+
+    @app.command("updatekeys", epilog="Example: encfile updatekeys -y secrets/")
+    def updatekeys_command(
+        paths: list[str] = typer.Argument(None, help="Files or folders (default: here).",
+                                          show_default=False),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
+        config: str | None = config_opt,
+        input_type: str | None = input_type_opt,
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Make each file's recipients match the creation rules (removing one rotates)."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_updatekeys(paths or [], yes, config, input_type)
+
+    @app.command("status", epilog="Example: encfile status --check .")
+    def status_command(
+        paths: list[str] = typer.Argument(None, help="Files or folders (default: here).",
+                                          show_default=False),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
+        check: bool = typer.Option(False, "--check", help="Exit 1 if a file needs attention."),
+        config: str | None = config_opt,
+        input_type: str | None = input_type_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Recipients, data key age and MAC of encrypted files; plaintext that should not be."""
+        _Out.quiet = quiet
+        cmd_status(paths or [], as_json, check, config, input_type)
 
     @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
     def keygen_command(

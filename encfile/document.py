@@ -27,10 +27,11 @@ from .errors import (
     InputError,
     MacMismatchError,
     NotEncryptedError,
+    RecipientError,
     TamperedValueError,
 )
 from .keys import KeyRing
-from .metadata import Metadata, format_lastmodified
+from .metadata import KeyGroup, Metadata, format_lastmodified
 from .rules import Rules
 from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
 
@@ -115,7 +116,50 @@ def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime |
     if getattr(codec, "WHOLE_FILE", False):  # as when encrypting: no rule is stored
         rules = Rules(mac_only_encrypted=rules.mac_only_encrypted)
     return _seal(parsed, previous.key, meta.key_groups, meta.shamir_threshold, rules, now,
-                 label, previous.stash())
+                 label, previous.stash(), meta.encfile_key_created)
+
+
+def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_threshold: int = 0,
+               new_key: bool, drop_unsupported: bool = False,
+               now: _dt.datetime | None = None) -> str:
+    """The file for other recipients (one list per key group).
+
+    ``new_key``: rotate, i.e. a fresh data key and every value encrypted again (needed
+    whenever someone loses access). Otherwise the data key stays: recipients already
+    present keep their ``enc`` entries, new ones get the key, every value keeps its
+    ciphertext and ``lastmodified`` does not move (as sops's updatekeys); this is only
+    possible for a single key group. Key entries encfile cannot write (pgp, kms… from
+    sops) survive a kept key; a new key drops them only with ``drop_unsupported``.
+    """
+    meta = previous.metadata
+    label = previous.label
+    others = any(g.other for g in meta.key_groups)
+    if new_key and others and not drop_unsupported:
+        kinds = sorted({k for g in meta.key_groups for k in g.other})
+        raise RecipientError(f"{label} also has {', '.join(kinds)} keys, which encfile cannot "
+                             "write for a new data key",
+                             hints=["pass --drop-unsupported-keys to drop them"])
+    codec, parsed = _parse_plain(previous.text(), previous.fmt, label)
+    rules = meta.rules
+    if getattr(codec, "WHOLE_FILE", False):
+        rules = Rules(mac_only_encrypted=rules.mac_only_encrypted)
+    if new_key:
+        key = crypto.new_data_key()
+        wrapped = datakey.wrap_groups(key, groups, shamir_threshold)
+        return _seal(parsed, key, wrapped, shamir_threshold, rules, now, label, {})
+    if len(groups) != 1 or len(meta.key_groups) != 1:
+        raise RecipientError(f"{label}: changing the recipients of key groups needs a new "
+                             "data key", hints=["rotate the file instead"])
+    group = meta.key_groups[0]
+    present = {k.recipient: k for k in group.age}
+    fresh = [r for r in groups[0] if r not in present]
+    added = datakey.wrap_groups(previous.key, [fresh])[0].age if fresh else []
+    kept = [present[r] for r in groups[0] if r in present]
+    new_group = KeyGroup(age=[*kept, *added], other=dict(group.other))
+    when = _dt.datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \
+        if meta.lastmodified else now
+    return _seal(parsed, previous.key, [new_group], 0, rules, when, label, previous.stash(),
+                 meta.encfile_key_created)
 
 
 def _parse_plain(text: str, fmt: str, label: str) -> tuple[Any, Any]:
@@ -149,8 +193,12 @@ Stash = dict[tuple[str, str, str], str]  # (AAD, type, plaintext) -> the token t
 
 
 def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rules: Rules,
-          now: _dt.datetime | None, label: str, stash: Stash) -> str:
-    """Encrypt a parsed plaintext under ``key``; tokens in ``stash`` are reused."""
+          now: _dt.datetime | None, label: str, stash: Stash,
+          key_created: str | None = "") -> str:
+    """Encrypt a parsed plaintext under ``key``; tokens in ``stash`` are reused.
+
+    ``key_created`` is the data key's birth: "" for a key made now, None if unknown.
+    """
     cipher = crypto.Cipher(key)
     mac = _new_hash(rules)
     mac_all = not rules.mac_only_encrypted
@@ -211,11 +259,15 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
     metadata = Metadata(
         key_groups=groups,
         lastmodified=lastmodified,
-        mac=seal(cipher, digest.encode("ascii"), lastmodified, "str"),
+        # Unchanged values at an unchanged time: the old MAC and layout tokens stay too.
+        mac=stash.get(("@mac", lastmodified, digest))
+        or seal(cipher, digest.encode("ascii"), lastmodified, "str"),
         rules=rules,
         shamir_threshold=shamir_threshold if len(groups) > 1 else 0,
         encfile_version=__version__,
-        encfile_layout=layout.seal(cipher, layout_data, lastmodified, digest),
+        encfile_key_created=lastmodified if key_created == "" else key_created,
+        encfile_layout=stash.get(("@layout", f"{lastmodified}:{digest}", layout.body(layout_data)))
+        or layout.seal(cipher, layout_data, lastmodified, digest),
     )
     result: str = parsed.render_encrypted(metadata.to_dict())
     return result
@@ -232,6 +284,8 @@ class Opened:
     layout: dict[str, Any] | None
     label: str = "input"
     key: bytes = field(default=b"", repr=False)  # the data key, for re-encrypting edits
+    fmt: str = "yaml"
+    digest: str = ""  # the MAC it verified
 
     def text(self) -> str:
         try:
@@ -258,6 +312,12 @@ class Opened:
 
         for root in self.parsed.roots:
             walk(root, self.metadata.rules, on_value, on_comment)
+        meta = self.metadata
+        if self.digest:
+            found[("@mac", meta.lastmodified, self.digest)] = meta.mac
+            if self.layout is not None and meta.encfile_layout:
+                found[("@layout", f"{meta.lastmodified}:{self.digest}",
+                       layout.body(self.layout))] = meta.encfile_layout
         return found
 
 
@@ -431,7 +491,8 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         parsed.apply_layout(sealed_layout)
     except InputError as err:
         raise TamperedValueError(f"{label}: {err}") from None
-    return Opened(parsed, metadata, sealed_layout, label, key)
+    return Opened(parsed, metadata, sealed_layout, label, key, fmt,
+                  "" if ignore_mac else digest)
 
 
 def _check_layout(sealed: dict[str, Any], *, comments: list[str], paths: dict[int, str],

@@ -55,10 +55,14 @@ def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
     return h.hexdigest()
 
 
-def seal(cipher: Cipher, layout: dict[str, Any], lastmodified: str, mac: str) -> str:
-    body = json.dumps({"v": LAYOUT_VERSION, **layout}, ensure_ascii=False,
+def body(layout: dict[str, Any]) -> str:
+    """The layout's canonical JSON text (what is sealed)."""
+    return json.dumps({**layout, "v": LAYOUT_VERSION}, ensure_ascii=False,
                       separators=(",", ":"), sort_keys=True)
-    return _token.seal(cipher, body.encode("utf-8", "surrogateescape"),
+
+
+def seal(cipher: Cipher, layout: dict[str, Any], lastmodified: str, mac: str) -> str:
+    return _token.seal(cipher, body(layout).encode("utf-8", "surrogateescape"),
                        _aad(lastmodified, mac), "str")
 
 

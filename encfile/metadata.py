@@ -9,6 +9,8 @@ metadata keys, and drops them when it rewrites a file):
 
 * ``encfile_version``: the encfile version that wrote the file (``version``
   stays a sops version number, because sops parses it).
+* ``encfile_key_created``: when the data key was made (RFC 3339, UTC), for
+  rotation policies (``encfile status``); kept by writes that keep the key.
 * ``encfile_layout``: an ``ENC[...]`` token holding what the encrypted text
   cannot show without leaking (see ``layout.py``).
 """
@@ -53,6 +55,7 @@ class Metadata:
     version: str = SOPS_VERSION
     shamir_threshold: int = 0
     encfile_version: str | None = None
+    encfile_key_created: str | None = None
     encfile_layout: str | None = None
 
     @property
@@ -107,6 +110,7 @@ class Metadata:
             version=version,
             shamir_threshold=threshold,
             encfile_version=raw.get("encfile_version") and text("encfile_version"),
+            encfile_key_created=raw.get("encfile_key_created") and text("encfile_key_created"),
             encfile_layout=raw.get("encfile_layout") and text("encfile_layout"),
         )
 
@@ -134,6 +138,8 @@ class Metadata:
         out["version"] = self.version
         if self.encfile_version:
             out["encfile_version"] = self.encfile_version
+        if self.encfile_key_created:
+            out["encfile_key_created"] = self.encfile_key_created
         if self.encfile_layout:
             out["encfile_layout"] = self.encfile_layout
         return out

@@ -59,7 +59,7 @@ def test_metadata_block_matches_sops_field_order() -> None:
     fields = [line.split(":")[0].strip() for line in block.splitlines()
               if line.startswith("    ") and not line.startswith("     ")]
     assert fields == ["age", "lastmodified", "mac", "unencrypted_suffix", "version",
-                      "encfile_version", "encfile_layout"]
+                      "encfile_version", "encfile_key_created", "encfile_layout"]
     assert '    lastmodified: "2026-11-28T12:00:00Z"' in enc
     assert "    version: 3.11.0" in enc
 
