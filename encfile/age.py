@@ -81,6 +81,11 @@ def parse_identities(text: str) -> ParsedIdentities:
     return ParsedIdentities(identities, errors)
 
 
+def public_of(identity: Any) -> str:
+    """The recipient (``age1…``) of an identity."""
+    return str(identity.to_public())
+
+
 def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
     """Decrypt an armored age file with any of ``identities``; None if none matches."""
     if not identities:

@@ -43,7 +43,8 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "edit", "rotate", "updatekeys", "status", "keygen")
+_COMMANDS = ("encrypt", "decrypt", "edit", "rotate", "updatekeys", "status", "keygen",
+             "identities")
 
 
 class _Conflict(Exception):
@@ -582,11 +583,34 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
         raise errors.EncfileError(f"{len(problems)} file(s) need attention")
 
 
-def cmd_keygen(output: str | None) -> None:
+def cmd_identities(as_json: bool) -> None:
+    import json
+
+    from .keys import KeyRing
+
+    found = KeyRing().describe()
+    if as_json:
+        _write_stdout((json.dumps(found, indent=2) + "\n").encode())
+        return
+    lines = [f"{item['public']}  ({item['source']})" for item in found if item.get("public")]
+    lines += [f"# {item['source']}: {item['note']}" for item in found if not item.get("public")]
+    _write_stdout(("\n".join(lines) + "\n").encode() if lines else b"")
+
+
+def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     from . import _api, fsutil
 
     identity = _api.generate_identity()
     block = identity.file_block()
+    if use_keyring:
+        from . import oskeyring
+
+        oskeyring.store(identity.public, identity.secret)
+        _info(f"stored in the OS keyring ({oskeyring.backend_name()}), service "
+              f"'{oskeyring.SERVICE}'")
+        sys.stderr.write(f"Public key: {identity.public}\n")
+        if not output:
+            return
     if output:
         path = Path(output).expanduser()
         existed = path.exists()
@@ -834,11 +858,21 @@ def _build_app() -> Any:
     def keygen_command(
         output: str | None = typer.Option(None, "--output", "-o",
                                           help="Append the identity to this file (created 0600)."),
+        use_keyring: bool = typer.Option(False, "--keyring", help="Store it in the OS keyring "
+                                         "(service 'encfile') instead of printing it."),
         verbose: bool = verbose_opt,
     ) -> None:
-        """Create an age identity; print it, or append it to a key file."""
+        """Create an age identity; print it, append it to a key file, or keep it in the OS
+        keyring."""
         _Out.verbose = verbose
-        cmd_keygen(output)
+        cmd_keygen(output, use_keyring)
+
+    @app.command("identities", epilog="Example: encfile identities --json")
+    def identities_command(
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per identity."),
+    ) -> None:
+        """List the identities encfile finds, and where (public keys only)."""
+        cmd_identities(as_json)
 
     return app
 

@@ -8,6 +8,7 @@ group's 33-byte share, and any ``shamir_threshold`` groups recover the key.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from . import age, crypto, shamir
 from .errors import NoIdentityError
@@ -27,6 +28,14 @@ def wrap_groups(key: bytes, groups: Sequence[Sequence[str]], threshold: int = 0)
     ]
 
 
+def _unwrap_with(group: KeyGroup, identities: list[Any]) -> bytes | None:
+    for entry in group.age:
+        secret = age.unwrap(entry.enc, identities)
+        if secret is not None:
+            return secret
+    return None
+
+
 def _unwrap_group(group: KeyGroup, keyring: KeyRing) -> bytes | None:
     identities = keyring.identities()
     for entry in group.age:
@@ -44,6 +53,12 @@ def _unwrap_group(group: KeyGroup, keyring: KeyRing) -> bytes | None:
 def recover(metadata: Metadata, keyring: KeyRing, label: str) -> bytes:
     """The file's data key; raise NoIdentityError listing recipients and sources tried."""
     parts = [_unwrap_group(g, keyring) for g in metadata.key_groups]
+    if any(p is None for p in parts):
+        # The OS keyring is asked only now (importing it and talking to it costs time).
+        extra = keyring.keyring_identities(metadata.recipients)
+        if extra:
+            parts = [p if p is not None else _unwrap_with(g, extra)
+                     for p, g in zip(parts, metadata.key_groups, strict=True)]
     found = [p for p in parts if p is not None]
     if len(metadata.key_groups) == 1:
         if found and len(found[0]) == crypto.DATA_KEY_SIZE:

@@ -13,6 +13,9 @@ does (not "first source wins"):
    shell would, run without one) whose stdout holds identities. It runs only if
    the sources above cannot open the file, once per recipient tried, with
    ``SOPS_AGE_RECIPIENT`` set to that recipient (as sops does).
+6. The OS keyring (``encfile keygen --keyring``), asked for the file's
+   recipients by name, only if the sources above cannot open the file
+   (``ENCFILE_NO_KEYRING=1`` turns it off).
 
 A source that is missing is skipped; one that is broken is reported (without
 its content) in the hint of a "no identity matched" error.
@@ -78,6 +81,8 @@ class KeyRing:
         self._env = dict(os.environ if env is None else env)
         self._loaded: list[Any] | None = None
         self._cmd_cache: dict[str, list[Any]] = {}
+        self._keyring_asked = False
+        self._publics: dict[str, list[str]] = {}
         self.tried: list[str] = []
 
     # -- static sources -------------------------------------------------------------
@@ -88,6 +93,7 @@ class KeyRing:
             return
         parsed = age.parse_identities(text)
         out.extend(parsed.identities)
+        self._publics[name] = [age.public_of(i) for i in parsed.identities]
         summary = f"{len(parsed.identities)} identit{'y' if len(parsed.identities) == 1 else 'ies'}"
         if parsed.errors:
             summary += " (" + "; ".join(parsed.errors) + ")"
@@ -129,6 +135,58 @@ class KeyRing:
                     seen.add(path)
                     self._add_file(str(path), path, out, required=False)
         self._loaded = out
+        return out
+
+    def describe(self) -> list[dict[str, str]]:
+        """Every source with the public keys it holds (never a private key)."""
+        out: list[dict[str, str]] = []
+        self.identities()
+        for line in self.tried:
+            source, _, note = line.partition(": ")
+            publics = self._publics.get(source, [])
+            out += [{"source": source, "public": p} for p in publics]
+            if not publics:
+                out.append({"source": source, "note": note})
+        if self._use_env and not self._env.get("ENCFILE_NO_KEYRING"):
+            from . import oskeyring
+
+            try:
+                keys = oskeyring.public_keys()
+                out += [{"source": f"OS keyring ({oskeyring.backend_name()})", "public": p}
+                        for p in keys]
+                if not keys:
+                    out.append({"source": "OS keyring", "note": "no identity stored"})
+            except oskeyring.KeyringUnavailable as err:
+                out.append({"source": "OS keyring", "note": err.message})
+        for var in KEY_CMD_VARS:
+            if self._use_env and self._env.get(var):
+                out.append({"source": var, "note": "a command, run only when needed"})
+        return out
+
+    # -- the OS keyring ------------------------------------------------------------------
+
+    def keyring_identities(self, recipients: Sequence[str]) -> list[Any]:
+        """Identities the OS keyring holds for these recipients (asked once)."""
+        if not self._use_env or self._env.get("ENCFILE_NO_KEYRING") or self._keyring_asked:
+            return []
+        self._keyring_asked = True
+        from . import oskeyring
+
+        found: list[str] = []
+        try:
+            for recipient in recipients:
+                secret = oskeyring.lookup(recipient)
+                if secret:
+                    found.append(secret)
+        except oskeyring.KeyringUnavailable as err:
+            self.tried.append(f"OS keyring: {err.message}")
+            return []
+        out: list[Any] = []
+        if found:
+            self._add("OS keyring", "\n".join(found), out)
+        else:
+            self.tried.append(f"OS keyring: no entry for the file's {len(recipients)} "
+                              "recipient(s)")
         return out
 
     # -- command sources --------------------------------------------------------------

@@ -49,6 +49,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
            if not k.startswith(("SOPS_", "ENCFILE_")) and k not in ("XDG_CONFIG_HOME",)}
     env["HOME"] = str(home)
     env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env["ENCFILE_NO_KEYRING"] = "1"  # a developer's own keyring stays out of the tests
     env.update(extra)
     return env
 
