@@ -81,6 +81,17 @@ def parse_identities(text: str) -> ParsedIdentities:
     return ParsedIdentities(identities, errors)
 
 
+def parse_ssh_identity(data: bytes) -> Any:
+    """An ssh private key (ed25519 or RSA) as an identity; ValueError if it cannot be used
+    (passphrase-protected, or not a key). The message never quotes the key."""
+    try:
+        return pyrage.ssh.Identity.from_buffer(data)
+    except Exception as err:
+        if "decrypted first" in str(err):
+            raise ValueError("passphrase-protected ssh keys are not supported") from None
+        raise ValueError("not an ssh ed25519 or RSA private key") from None
+
+
 def public_of(identity: Any) -> str:
     """The recipient (``age1…``) of an identity."""
     return str(identity.to_public())

@@ -42,6 +42,13 @@ def _unwrap_group(group: KeyGroup, keyring: KeyRing) -> bytes | None:
         secret = age.unwrap(entry.enc, identities)
         if secret is not None:
             return secret
+    ssh = [e for e in group.age if e.recipient.startswith(("ssh-ed25519 ", "ssh-rsa "))]
+    if ssh:
+        ssh_identities = keyring.ssh_identities()
+        for entry in ssh:
+            secret = age.unwrap(entry.enc, ssh_identities)
+            if secret is not None:
+                return secret
     if keyring.has_commands():
         for entry in group.age:
             secret = age.unwrap(entry.enc, keyring.command_identities(entry.recipient))

@@ -9,6 +9,8 @@ does (not "first source wins"):
    ``~/.config/sops/age/keys.txt``; macOS ``~/Library/Application Support/sops/age/keys.txt``;
    Windows ``%AppData%\\sops\\age\\keys.txt``).
 4. encfile's default file: the same folders with ``encfile/keys.txt``.
+   Then ssh keys, for files with ssh recipients: ``SOPS_AGE_SSH_PRIVATE_KEY_FILE``
+   (as sops), else ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa``.
 5. ``ENCFILE_AGE_KEY_CMD``, then ``SOPS_AGE_KEY_CMD``: a command (split like a
    shell would, run without one) whose stdout holds identities. It runs only if
    the sources above cannot open the file, once per recipient tried, with
@@ -34,8 +36,9 @@ from . import age
 KEY_VARS = ("ENCFILE_AGE_KEY", "SOPS_AGE_KEY")
 KEY_FILE_VARS = ("ENCFILE_AGE_KEY_FILE", "SOPS_AGE_KEY_FILE")
 KEY_CMD_VARS = ("ENCFILE_AGE_KEY_CMD", "SOPS_AGE_KEY_CMD")
+SSH_KEY_VAR = "SOPS_AGE_SSH_PRIVATE_KEY_FILE"
 #: Variables that carry identities, so ``exec`` can strip them from a child's environment.
-IDENTITY_VARS = KEY_VARS + KEY_FILE_VARS + KEY_CMD_VARS
+IDENTITY_VARS = KEY_VARS + KEY_FILE_VARS + KEY_CMD_VARS + (SSH_KEY_VAR,)
 _CMD_TIMEOUT = 60
 
 
@@ -82,6 +85,7 @@ class KeyRing:
         self._loaded: list[Any] | None = None
         self._cmd_cache: dict[str, list[Any]] = {}
         self._keyring_asked = False
+        self._ssh: list[Any] | None = None
         self._publics: dict[str, list[str]] = {}
         self.tried: list[str] = []
 
@@ -162,6 +166,39 @@ class KeyRing:
             if self._use_env and self._env.get(var):
                 out.append({"source": var, "note": "a command, run only when needed"})
         return out
+
+    # -- ssh keys -------------------------------------------------------------------------
+
+    def ssh_identities(self) -> list[Any]:
+        """ssh private keys, for files with ``ssh-ed25519``/``ssh-rsa`` recipients (read once)."""
+        if self._ssh is not None:
+            return self._ssh
+        self._ssh = []
+        if not self._use_env:
+            return self._ssh
+        env = self._env
+        if env.get(SSH_KEY_VAR):
+            paths = [(f"{SSH_KEY_VAR}={env[SSH_KEY_VAR]}", Path(env[SSH_KEY_VAR]).expanduser(),
+                      True)]
+        else:
+            home = Path(env.get("HOME") or Path.home())
+            paths = [(str(home / ".ssh" / n), home / ".ssh" / n, False)
+                     for n in ("id_ed25519", "id_rsa")]
+        for name, path, required in paths:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                self.tried.append(f"{name}: {'file not found' if required else 'not present'}")
+                continue
+            except OSError as err:
+                self.tried.append(f"{name}: cannot read ({type(err).__name__})")
+                continue
+            try:
+                self._ssh.append(age.parse_ssh_identity(data))
+                self.tried.append(f"{name}: 1 ssh identity")
+            except ValueError as err:
+                self.tried.append(f"{name}: {err}")
+        return self._ssh
 
     # -- the OS keyring ------------------------------------------------------------------
 
