@@ -43,8 +43,8 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "edit", "rotate", "updatekeys", "status", "keygen",
-             "identities")
+_COMMANDS = ("encrypt", "decrypt", "edit", "set", "unset", "rotate", "updatekeys", "status",
+             "keygen", "identities")
 
 
 class _Conflict(Exception):
@@ -597,6 +597,52 @@ def cmd_identities(as_json: bool) -> None:
     _write_stdout(("\n".join(lines) + "\n").encode() if lines else b"")
 
 
+def cmd_set(path: str, spec: str, value: str | None, value_file: str | None,
+            value_stdin: bool, input_type: str | None, *, unset: bool = False) -> None:
+    """Change (or remove) one value; every other value keeps its ciphertext."""
+    import json
+
+    from . import _api, fsutil, setpath
+    from . import extract as _extract
+    from .document import open_text, reencrypt_text
+    from .keys import KeyRing
+
+    steps = _extract.parse_path(spec)
+    new: Any = None
+    if not unset:
+        given = [v for v in (value is not None, value_file is not None, value_stdin) if v]
+        if len(given) != 1:
+            raise _Conflict("give the value once: as an argument (JSON), --value-file or "
+                            "--value-stdin")
+        if value_file is not None:
+            new = _api.read_file(value_file)
+        elif value_stdin:
+            new = _api.decode_text(sys.stdin.buffer.read(), "standard input")
+        else:
+            try:
+                new = json.loads(value or "")
+            except ValueError:
+                raise errors.InputError("the value must be JSON: a string needs quotes, as "
+                                        "in '\"s3cret\"'") from None
+    if not os.path.exists(path):
+        raise errors.FileMissingError(f"no such file: '{path}'")
+    with fsutil.locked(path):
+        text, fmt, label = _read_input(path, input_type, what="decrypting")
+        opened = open_text(text, fmt=fmt, keyring=KeyRing(), label=label)
+        plain = opened.text()
+        try:
+            changed = setpath.unset_value(plain, fmt, steps) if unset else \
+                setpath.set_value(plain, fmt, steps, new)
+        except errors.PathNotFoundError as err:
+            raise errors.PathNotFoundError(f"{label}: {err.message}") from None
+        if changed == plain:
+            _info("no change")
+            return
+        result = reencrypt_text(changed, fmt=fmt, previous=opened, label=label)
+        fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+    _info(f"{'removed' if unset else 'set'} {spec} in {label}")
+
+
 def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     from . import _api, fsutil
 
@@ -809,6 +855,35 @@ def _build_app() -> Any:
         """Edit the plaintext in $EDITOR (on tmpfs); unchanged values keep their ciphertext."""
         _Out.verbose, _Out.quiet = verbose, quiet
         cmd_edit(file, input_type, age, config, allow_disk_temp)
+
+    @app.command("set", epilog="""Example: encfile set secrets.enc.yaml '["db"]["password"]' '"s3cret"'""")
+    def set_command(
+        file: str = typer.Argument(..., help="The encrypted file."),
+        path: str = typer.Argument(..., help='The key path, as in --extract: \'["db"]["password"]\'.'),
+        value: str | None = typer.Argument(None, help="The new value, as JSON."),
+        value_file: str | None = typer.Option(None, "--value-file",
+                                              help="Take the value (a string) from a file."),
+        value_stdin: bool = typer.Option(False, "--value-stdin",
+                                         help="Take the value (a string) from standard input."),
+        input_type: str | None = input_type_opt,
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Set one value (added if its key is new); other values keep their ciphertext."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_set(file, path, value, value_file, value_stdin, input_type)
+
+    @app.command("unset", epilog="""Example: encfile unset secrets.enc.yaml '["old_token"]'""")
+    def unset_command(
+        file: str = typer.Argument(..., help="The encrypted file."),
+        path: str = typer.Argument(..., help="The key path, as in --extract."),
+        input_type: str | None = input_type_opt,
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Remove one key; other values keep their ciphertext."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_set(file, path, None, None, False, input_type, unset=True)
 
     @app.command("rotate", epilog="Example: encfile rotate -i --rm-age age1old… secrets.enc.yaml")
     def rotate_command(

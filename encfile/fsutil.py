@@ -127,3 +127,30 @@ def private_tempdir(*, allow_disk: bool = False) -> Iterator[str]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for a read-modify-write (serializes writers).
+
+    Writers replace the file by renaming, so after waiting for the lock the path
+    may name a newer file: then lock that one instead.
+    """
+    import fcntl
+
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as err:
+            raise OutputError(f"cannot open '{path}': {err.strerror or err}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except OSError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)
