@@ -108,6 +108,51 @@ def unwrap(armored: str, identities: Sequence[Any]) -> bytes | None:
     return data
 
 
+MAX_SCRYPT_WORK_FACTOR = 20  # 2**20 * 1 KiB = 1 GiB of memory; age -p writes 18, rage 20
+
+
+def scrypt_work_factor(data: bytes) -> int | None:
+    """The scrypt stanza's log2(N) of a passphrase-encrypted age file (armored or not)."""
+    if data.lstrip().startswith(b"-----BEGIN AGE ENCRYPTED FILE-----"):
+        import base64
+
+        lines = data.strip().splitlines()[1:5]  # the header is in the first lines
+        try:
+            data = base64.b64decode(b"".join(line.strip() for line in lines
+                                             if not line.startswith(b"-----")))
+        except ValueError:
+            return None
+    for line in data.split(b"\n")[1:8]:
+        if line.startswith(b"-> scrypt "):
+            parts = line.split()
+            return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
+    return None
+
+
+def decrypt_identity_file(data: bytes, passphrase: str) -> str:
+    """The identities inside a passphrase-protected file; ValueError on any failure.
+
+    The scrypt work factor is checked first: a crafted file must not make
+    pyrage spend gigabytes of memory.
+    """
+    factor = scrypt_work_factor(data)
+    if factor is None:
+        raise ValueError("not a passphrase-protected age file")
+    if factor > MAX_SCRYPT_WORK_FACTOR:
+        raise ValueError(f"its scrypt work factor {factor} is above the limit of "
+                         f"{MAX_SCRYPT_WORK_FACTOR}")
+    if data.lstrip().startswith(b"-----BEGIN"):
+        import base64
+
+        body = b"".join(line.strip() for line in data.strip().splitlines()[1:-1])
+        data = base64.b64decode(body)
+    try:
+        plain: bytes = pyrage.passphrase.decrypt(data, passphrase)
+    except Exception:
+        raise ValueError("wrong passphrase") from None
+    return plain.decode("utf-8", "replace")
+
+
 def is_encrypted_identity_file(text: str) -> bool:
     """A passphrase-protected identity file is itself an age file."""
     head = text.lstrip()[:32]

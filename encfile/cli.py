@@ -72,6 +72,26 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
         _say("note" if issubclass(category, errors.EncfileNote) else "warning", str(message))
 
 
+def _ask_passphrase(source: str) -> str | None:
+    """The passphrase of a protected identity file, asked on the terminal (None: no tty)."""
+    import getpass
+
+    try:  # only a real terminal: getpass would otherwise read standard input, echoing it
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return None
+    try:
+        return getpass.getpass(f"encfile: passphrase for {source}: ")
+    except (OSError, EOFError):
+        return None
+
+
+def _keyring() -> Any:
+    from .keys import KeyRing
+
+    return KeyRing(passphrase=_ask_passphrase)
+
+
 def _fail(err: errors.EncfileError) -> NoReturn:
     _say("error", err.message)
     for hint in err.hints:
@@ -165,10 +185,9 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
         if age or cli_rules:
             raise _Conflict("--reuse-from takes the keys and rules of the old file: drop --age "
                             "and the rule options")
-        from .keys import KeyRing
 
         old_text, old_fmt, old_label = _read_input(reuse_from, input_type, what="decrypting")
-        previous = open_text(old_text, fmt=old_fmt, keyring=KeyRing(), label=old_label)
+        previous = open_text(old_text, fmt=old_fmt, keyring=_keyring(), label=old_label)
     outputs = []
     for path in files:
         if previous is not None:
@@ -207,7 +226,6 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     from . import extract as _extract
     from . import fsutil
     from .document import open_text
-    from .keys import KeyRing
 
     if in_place and output:
         raise _Conflict("--in-place and --output cannot be used together")
@@ -217,7 +235,7 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     if in_place and "-" in files:
         raise errors.InputError("--in-place needs a file, not standard input")
     path_spec = _extract.parse_path(extract) if extract else None
-    keyring = KeyRing()
+    keyring = _keyring()
     results: list[tuple[str, str]] = []
     all_yaml = True
     for path in files:
@@ -309,7 +327,6 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     from . import _api, config, formats, fsutil
     from .age import split_recipients
     from .document import encrypt_text, open_text, reencrypt_text
-    from .keys import KeyRing
 
     fmt = input_type or formats.detect(path)
     label = f"'{path}'"
@@ -322,7 +339,7 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
         except OSError as err:
             raise errors.InputError(f"cannot read {label}: {err.strerror or err}") from None
         opened = open_text(_api.decode_text(original, label, binary=binary), fmt=fmt,
-                           keyring=KeyRing(), label=label)
+                           keyring=_keyring(), label=label)
         plain = opened.text()
     else:
         opened = None
@@ -398,7 +415,6 @@ def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[st
     from . import fsutil
     from .age import split_recipients
     from .document import open_text, rekey_text
-    from .keys import KeyRing
 
     if not files:
         raise errors.InputError("no file given", hints=["usage: encfile rotate [-i] FILE..."])
@@ -406,7 +422,7 @@ def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[st
         raise errors.InputError("several files can only be rotated with --in-place")
     added = [r for a in add for r in split_recipients(a)]
     removed = {r for a in remove for r in split_recipients(a)}
-    keyring = KeyRing()
+    keyring = _keyring()
     outputs = []
     for path in files:
         text, fmt, label = _read_input(path, input_type, what="rotating")
@@ -463,7 +479,6 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
                    input_type: str | None) -> None:
     from . import config, fsutil
     from .document import open_text, rekey_text
-    from .keys import KeyRing
 
     plans = []
     for path in _walk_files(paths):
@@ -500,7 +515,7 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise errors.EncfileError("nothing was changed")
-    keyring = KeyRing()
+    keyring = _keyring()
     for index, (path, fmt, text, plan, _, _, rotate) in enumerate(plans, 1):
         opened = open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
         result = rekey_text(opened, groups=plan.groups, shamir_threshold=plan.shamir_threshold,
@@ -529,9 +544,8 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
 
     from . import config, values
     from .document import open_text
-    from .keys import KeyRing
 
-    keyring = KeyRing()
+    keyring = _keyring()
     now = dt.datetime.now(dt.timezone.utc)
     rows: list[dict[str, Any]] = []
     for path in _walk_files(paths):
@@ -605,7 +619,6 @@ def cmd_set(path: str, spec: str, value: str | None, value_file: str | None,
     from . import _api, fsutil, setpath
     from . import extract as _extract
     from .document import open_text, reencrypt_text
-    from .keys import KeyRing
 
     steps = _extract.parse_path(spec)
     new: Any = None
@@ -628,7 +641,7 @@ def cmd_set(path: str, spec: str, value: str | None, value_file: str | None,
         raise errors.FileMissingError(f"no such file: '{path}'")
     with fsutil.locked(path):
         text, fmt, label = _read_input(path, input_type, what="decrypting")
-        opened = open_text(text, fmt=fmt, keyring=KeyRing(), label=label)
+        opened = open_text(text, fmt=fmt, keyring=_keyring(), label=label)
         plain = opened.text()
         try:
             changed = setpath.unset_value(plain, fmt, steps) if unset else \

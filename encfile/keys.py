@@ -9,6 +9,9 @@ does (not "first source wins"):
    ``~/.config/sops/age/keys.txt``; macOS ``~/Library/Application Support/sops/age/keys.txt``;
    Windows ``%AppData%\\sops\\age\\keys.txt``).
 4. encfile's default file: the same folders with ``encfile/keys.txt``.
+   Any of these files may be passphrase-protected (``age -p``); the CLI asks
+   for the passphrase on the terminal (the library takes a ``passphrase``
+   callback), after checking that the scrypt work factor is at most 20.
    Then ssh keys, for files with ssh recipients: ``SOPS_AGE_SSH_PRIVATE_KEY_FILE``
    (as sops), else ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa``.
 5. ``ENCFILE_AGE_KEY_CMD``, then ``SOPS_AGE_KEY_CMD``: a command (split like a
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +81,11 @@ class KeyRing:
         *,
         use_environment: bool | None = None,
         env: Mapping[str, str] | None = None,
+        passphrase: Callable[[str], str | None] | None = None,
     ) -> None:
         self._explicit = list(identities)
+        # Asked for the passphrase of a protected identity file (the CLI asks on the tty).
+        self._passphrase = passphrase
         self._use_env = (not identities) if use_environment is None else use_environment
         self._env = dict(os.environ if env is None else env)
         self._loaded: list[Any] | None = None
@@ -105,7 +111,11 @@ class KeyRing:
 
     def _add_file(self, name: str, path: Path, out: list[Any], *, required: bool) -> None:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
+            if age.scrypt_work_factor(data) is not None:
+                self._add_protected(name, data, out)
+                return
+            text = data.decode("utf-8")
         except FileNotFoundError:
             if required:
                 self.tried.append(f"{name}: file {str(path)!r} not found")
@@ -116,6 +126,28 @@ class KeyRing:
             self.tried.append(f"{name}: cannot read {str(path)!r} ({type(err).__name__})")
             return
         self._add(name, text, out)
+
+    def _add_protected(self, name: str, data: bytes, out: list[Any]) -> None:
+        """A passphrase-protected identity file (``age -p``): ask, then read it."""
+        if self._passphrase is None:
+            self.tried.append(f"{name}: passphrase-protected, and no terminal to ask for it")
+            return
+        factor = age.scrypt_work_factor(data) or 0
+        if factor > age.MAX_SCRYPT_WORK_FACTOR:
+            self.tried.append(f"{name}: passphrase-protected with scrypt work factor {factor}, "
+                              f"above the limit of {age.MAX_SCRYPT_WORK_FACTOR}: not opened")
+            return
+        secret = self._passphrase(name)
+        if secret is None:
+            self.tried.append(f"{name}: passphrase-protected, and no terminal to ask for it "
+                              "(or no passphrase given)")
+            return
+        try:
+            text = age.decrypt_identity_file(data, secret)
+        except ValueError as err:
+            self.tried.append(f"{name}: passphrase-protected: {err}")
+            return
+        self._add(f"{name} (passphrase-protected)", text, out)
 
     def identities(self) -> list[Any]:
         """All identities from the explicit list and the static sources."""
