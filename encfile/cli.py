@@ -348,6 +348,12 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
                                       or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
         plan = config.plan(path, recipients, {}, explicit=config_path)
     comments = fmt in ("yaml", "dotenv", "ini")
+    if not allow_disk and not fsutil.memory_folders() and sys.stdin.isatty():
+        _say("warning", "no memory file system (tmpfs) is available: the plaintext would be "
+                        "written to a temp file on disk while you edit")
+        sys.stderr.write("continue anyway? [y/N] ")
+        sys.stderr.flush()
+        allow_disk = sys.stdin.readline().strip().lower() in ("y", "yes")
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)  # leave through the finally below: the temp folder goes

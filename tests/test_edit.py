@@ -221,3 +221,14 @@ def test_reuse_from_refuses_new_keys(tmp_path: Path, env: dict[str, str]) -> Non
     result = run_encfile("-e", "--reuse-from", str(enc), "--age", TEST_PUBLIC, str(plain),
                          env=env)
     assert result.returncode == 8 and result.stdout == b""
+
+
+def test_without_tmpfs_the_plaintext_needs_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No memory file system: refused unless the user allows a temp file on disk."""
+    monkeypatch.setattr(fsutil, "memory_folders", lambda: [])
+    with pytest.raises(encfile.OutputError, match="no memory file system"), \
+            fsutil.private_tempdir():
+        pass
+    with fsutil.private_tempdir(allow_disk=True) as folder:
+        assert os.path.isdir(folder) and (os.stat(folder).st_mode & 0o777) == 0o700
+    assert not os.path.exists(folder)
