@@ -313,10 +313,9 @@ def _run_editor(path: str) -> None:
         raise errors.EncfileError(f"the editor exited with status {code}; nothing was changed")
 
 
-def _strip_error_header(text: str) -> str:
-    while text.startswith(_ERROR_MARK):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    return text
+def _strip_error_header(text: str, header: str) -> str:
+    """The edited text without the error lines encfile put on top (if the user left them)."""
+    return text[len(header):] if header and text.startswith(header) else text
 
 
 def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: str | None,
@@ -366,11 +365,12 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
             with os.fdopen(fd, "wb") as out:
                 out.write(plain.encode("utf-8", "surrogateescape"))
             last_failed: str | None = None
+            header = ""
             while True:
                 _run_editor(tmp)
                 with open(tmp, "rb") as handle:
                     edited = _strip_error_header(_api.decode_text(handle.read(), "the edited "
-                                                                  "file", binary=binary))
+                                                                  "file", binary=binary), header)
                 if edited == plain and opened is not None:
                     _info("no changes")
                     return
@@ -397,16 +397,16 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if original is not None:
-        try:
+    if original is None:
+        fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+    else:
+        with fsutil.locked(path):
             with open(path, "rb") as handle:
-                now = handle.read()
-        except OSError:
-            now = b""
-        if now != original:
-            raise errors.EncfileError(f"{label} changed while it was being edited; your edit "
-                                      "was not saved", hints=["run 'encfile edit' again"])
-    fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+                if handle.read() != original:
+                    raise errors.EncfileError(f"{label} changed while it was being edited; "
+                                              "your edit was not saved",
+                                              hints=["run 'encfile edit' again"])
+            fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
     _info(f"saved {label}")
 
 
@@ -429,11 +429,17 @@ def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[st
     added = [r for a in add for r in split_recipients(a)]
     removed = {r for a in remove for r in split_recipients(a)}
     keyring = _keyring()
-    outputs = []
-    for path in files:
+
+    def rotate_one(path: str) -> bytes:
         text, fmt, label = _read_input(path, input_type, what="rotating")
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
-        groups = [[r for r in g if r not in removed] for g in _recipient_groups(opened.metadata)]
+        current = _recipient_groups(opened.metadata)
+        unknown = sorted(removed - {r for g in current for r in g})
+        if unknown:
+            raise errors.RecipientError(f"{label} has no recipient {unknown[0]}",
+                                        hints=["nothing was changed; the file's recipients: "
+                                               + ", ".join(r for g in current for r in g)])
+        groups = [[r for r in g if r not in removed] for g in current]
         if added:
             groups[0] += [r for r in added if r not in groups[0]]
         if not all(groups):
@@ -443,12 +449,14 @@ def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[st
                             shamir_threshold=opened.metadata.shamir_threshold,
                             drop_unsupported=drop_unsupported)
         _info(f"rotated {label}: new data key for {sum(map(len, groups))} recipient(s)")
-        outputs.append((path, result.encode("utf-8", "surrogateescape")))
-    if in_place:
-        for path, data in outputs:
-            fsutil.atomic_write(path, data)
-    else:
-        _write_stdout(outputs[0][1])
+        return result.encode("utf-8", "surrogateescape")
+
+    if not in_place:
+        _write_stdout(rotate_one(files[0]))
+        return
+    for path in files:
+        with fsutil.locked(path):
+            fsutil.atomic_write(path, rotate_one(path))
 
 
 def _walk_files(paths: list[str]) -> list[str]:
@@ -492,7 +500,11 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
         if found is None:
             continue
         fmt, text, metadata = found
-        plan = config.plan(path, [], {}, explicit=config_path)
+        try:
+            plan = config.plan(path, [], {}, explicit=config_path)
+        except (errors.ConfigError, errors.RecipientError) as err:
+            _say("note", f"skipped '{path}': {err.message}")
+            continue
         current, target = _recipient_groups(metadata), plan.groups
         if current == target and metadata.shamir_threshold == (
                 plan.shamir_threshold if len(target) > 1 else 0):
@@ -523,10 +535,15 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
             raise errors.EncfileError("nothing was changed")
     keyring = _keyring()
     for index, (path, fmt, text, plan, _, _, rotate) in enumerate(plans, 1):
-        opened = open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
-        result = rekey_text(opened, groups=plan.groups, shamir_threshold=plan.shamir_threshold,
-                            new_key=rotate)
-        fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
+        with fsutil.locked(path):
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+                if handle.read() != text:
+                    raise errors.EncfileError(f"'{path}' changed since the plan was made",
+                                              hints=["run 'encfile updatekeys' again"])
+            opened = open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
+            result = rekey_text(opened, groups=plan.groups,
+                                shamir_threshold=plan.shamir_threshold, new_key=rotate)
+            fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
         sys.stderr.write(f"encfile: [{index}/{len(plans)}] updated '{path}'\n")
 
 
@@ -555,6 +572,8 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
     now = dt.datetime.now(dt.timezone.utc)
     rows: list[dict[str, Any]] = []
     for path in _walk_files(paths):
+        if os.path.basename(path) in (*config.CONFIG_NAMES, ".sops.yml"):
+            continue  # the rules themselves are plaintext on purpose
         cfg = config.find(path, explicit=config_path)
         rule = cfg.rule_for(path) if cfg is not None else None
         found = _read_metadata(path, input_type)
@@ -569,11 +588,16 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
                                "lastmodified": metadata.lastmodified,
                                "key_created": metadata.encfile_key_created or "unknown"}
         if metadata.encfile_key_created:
-            born = values.time_to_python(metadata.encfile_key_created)
-            row["key_age_days"] = int((now - born).total_seconds() // _DAY)
-            limit = _max_age_days(cfg.settings if cfg else {})
-            if row["key_age_days"] > limit:
-                row["problem"] = f"data key older than {limit} days: rotate it"
+            try:
+                born = values.time_to_python(metadata.encfile_key_created)
+            except ValueError:
+                row["key_created"] = "unreadable"
+                row["problem"] = "its data key's creation time is unreadable"
+            else:
+                row["key_age_days"] = int((now - born).total_seconds() // _DAY)
+                limit = _max_age_days(cfg.settings if cfg else {})
+                if row["key_age_days"] > limit:
+                    row["problem"] = f"data key older than {limit} days: rotate it"
         try:
             open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
             row["mac"] = "valid"

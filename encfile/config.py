@@ -254,7 +254,13 @@ def _rule(item: Any, index: int, parent: list[Any], label: str) -> CreationRule:
             raise ConfigError(f"{label} line {_line(item, 'key_groups')}: 'key_groups' must be "
                               "a list")
         for g_index, group in enumerate(groups):
-            rule.key_groups.append(_group(group, _line(groups, g_index), label))
+            recipients = _group(group, _line(groups, g_index), label)
+            if not recipients:
+                raise ConfigError(f"{label} line {_line(groups, g_index)}: key group "
+                                  f"{g_index + 1} has no age keys, and encfile can only write "
+                                  "age keys", hints=["its share of the data key would be "
+                                                     "readable by no one"])
+            rule.key_groups.append(recipients)
     else:
         age = _recipients(item.get("age"), label, _line(item, "age"))
         if age:

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import age, crypto, shamir
-from .errors import NoIdentityError
+from .errors import NoIdentityError, RecipientError
 from .keys import KeyRing
 from .metadata import AgeKey, KeyGroup, Metadata
 
 
 def wrap_groups(key: bytes, groups: Sequence[Sequence[str]], threshold: int = 0) -> list[KeyGroup]:
     """Age-encrypt ``key`` (or its Shamir shares) for each group's recipients."""
+    if not groups or not all(groups):
+        raise RecipientError("every key group needs at least one age recipient")
     if len(groups) == 1:
         secrets = [key]
     else:
@@ -37,11 +39,9 @@ def _unwrap_with(group: KeyGroup, identities: list[Any]) -> bytes | None:
 
 
 def _unwrap_group(group: KeyGroup, keyring: KeyRing) -> bytes | None:
-    identities = keyring.identities()
-    for entry in group.age:
-        secret = age.unwrap(entry.enc, identities)
-        if secret is not None:
-            return secret
+    secret = _unwrap_with(group, keyring.identities())
+    if secret is not None:
+        return secret
     ssh = [e for e in group.age if e.recipient.startswith(("ssh-ed25519 ", "ssh-rsa "))]
     if ssh:
         ssh_identities = keyring.ssh_identities()

@@ -90,7 +90,9 @@ class KeyRing:
         self._env = dict(os.environ if env is None else env)
         self._loaded: list[Any] | None = None
         self._cmd_cache: dict[str, list[Any]] = {}
-        self._keyring_asked = False
+        self._keyring_asked: set[str] = set()  # recipients already looked up
+        self._keyring_found: list[Any] = []
+        self._keyring_down = False
         self._ssh: list[Any] | None = None
         self._publics: dict[str, list[str]] = {}
         self.tried: list[str] = []
@@ -236,27 +238,29 @@ class KeyRing:
 
     def keyring_identities(self, recipients: Sequence[str]) -> list[Any]:
         """Identities the OS keyring holds for these recipients (asked once)."""
-        if not self._use_env or self._env.get("ENCFILE_NO_KEYRING") or self._keyring_asked:
+        if not self._use_env or self._env.get("ENCFILE_NO_KEYRING") or self._keyring_down:
             return []
-        self._keyring_asked = True
-        from . import oskeyring
+        new = [r for r in recipients if r not in self._keyring_asked]
+        if new:
+            from . import oskeyring
 
-        found: list[str] = []
-        try:
-            for recipient in recipients:
-                secret = oskeyring.lookup(recipient)
-                if secret:
-                    found.append(secret)
-        except oskeyring.KeyringUnavailable as err:
-            self.tried.append(f"OS keyring: {err.message}")
-            return []
-        out: list[Any] = []
-        if found:
-            self._add("OS keyring", "\n".join(found), out)
-        else:
-            self.tried.append(f"OS keyring: no entry for the file's {len(recipients)} "
-                              "recipient(s)")
-        return out
+            found: list[str] = []
+            try:
+                for recipient in new:
+                    self._keyring_asked.add(recipient)
+                    secret = oskeyring.lookup(recipient)
+                    if secret:
+                        found.append(secret)
+            except oskeyring.KeyringUnavailable as err:
+                self._keyring_down = True
+                self.tried.append(f"OS keyring: {err.message}")
+                return []
+            if found:
+                self._add("OS keyring", "\n".join(found), self._keyring_found)
+            else:
+                self.tried.append(f"OS keyring: no entry for the file's {len(new)} "
+                                  "recipient(s)")
+        return list(self._keyring_found)
 
     # -- command sources --------------------------------------------------------------
 

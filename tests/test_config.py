@@ -214,6 +214,9 @@ def test_library_encrypt_file_uses_the_rules(repo: Path) -> None:
     ("creation_rules:\n  - key_groups:\n      - age: [a]\n    shamir_threshold: 3\n",
      "shamir_threshold 3 is more than the 1 key groups"),
     ("nonsense: 1\n", "line 1: unknown key 'nonsense'"),
+    # a group of pgp keys only: its Shamir share would be readable by no one
+    ("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [a]\n"
+     "      - pgp: [ABCDEF]\n", "key group 2 has no age keys"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path / ".sops.yaml", text)

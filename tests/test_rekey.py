@@ -192,3 +192,41 @@ def test_status_without_identity_and_with_damage(tmp_path: Path, home: Path) -> 
                           env=clean_env(home, SOPS_AGE_KEY=TEST_SECRET))
     assert damaged.returncode == 1
     assert json.loads(damaged.stdout)[0]["mac"] == "INVALID"
+
+
+def test_rotate_refuses_to_remove_a_recipient_the_file_does_not_have(
+        tmp_path: Path, both: dict[str, str]) -> None:
+    enc = write_encrypted(tmp_path / "s.enc.yaml", f"{TEST_PUBLIC},{OTHER_PUBLIC}")
+    before = enc.read_bytes()
+    typo = OTHER_PUBLIC[:-1] + ("q" if OTHER_PUBLIC[-1] != "q" else "p")
+    result = run_encfile("rotate", "-i", "--rm-age", typo, str(enc), env=both)
+    assert result.returncode == 1 and b"has no recipient" in result.stderr
+    assert enc.read_bytes() == before
+
+
+def test_updatekeys_skips_files_no_rule_covers(tmp_path: Path, both: dict[str, str]) -> None:
+    repo = make_repo(tmp_path, f"{TEST_PUBLIC},{OTHER_PUBLIC}")
+    stray = write_encrypted(repo / "other" / "x.enc.yaml", TEST_PUBLIC)
+    before = stray.read_bytes()
+    result = run_encfile("updatekeys", "-y", str(repo), env=both)
+    assert result.returncode == 0, result.stderr
+    assert b"note: skipped" in result.stderr and b"x.enc.yaml" in result.stderr
+    assert stray.read_bytes() == before
+    assert recipients((repo / "secrets" / "a.enc.yaml").read_text()) == [TEST_PUBLIC,
+                                                                       OTHER_PUBLIC]
+
+
+def test_status_skips_the_rules_and_survives_a_bad_date(tmp_path: Path,
+                                                        both: dict[str, str]) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: \\.yaml$\n"
+                                     f"    age: {TEST_PUBLIC}\n")
+    enc = write_encrypted(repo / "s.enc.yaml", TEST_PUBLIC)
+    enc.write_text(re.sub(r"encfile_key_created: [^\n]*", "encfile_key_created: garbage",
+                          enc.read_text()))
+    result = run_encfile("status", "--json", str(repo), env=both)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [Path(r["file"]).name for r in rows] == ["s.enc.yaml"]
+    assert rows[0]["key_created"] == "unreadable" and "unreadable" in rows[0]["problem"]

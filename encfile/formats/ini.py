@@ -504,6 +504,9 @@ class _Parser:
             section.keys[name] = len(section.node)
             section.node.append((name, node))
         else:  # go-ini keeps the first place and the last value
+            if len(self.parsed.sops_notes) < 10:
+                self.parsed.sops_notes.append(f"[{section.name}] {name!r} is given twice: sops "
+                                              "keeps only the last value")
             old = section.node[index][1]
             hidden = Hidden(old.kind, old.text, old.start, old.end, old.ordinal, old.ctx)
             self.parsed.scalars[old.ordinal] = hidden

@@ -44,11 +44,16 @@ pub=$(sed -n 's/^Public key: //p' keygen.err)
 printf 'db:\\n    password: hunter2\\n' > s.yaml
 $ENCFILE -e --age "$pub" s.yaml > s.enc.yaml
 $ENCFILE -d s.enc.yaml
+cp s.yaml t.yaml
+$ENCFILE -e --age "$pub" t.yaml > t.enc.yaml
+$ENCFILE -d s.enc.yaml t.enc.yaml > both.out
 $ENCFILE identities --json > ids.json
 echo "pub=$pub"
 """, home)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("db:\n    password: hunter2\n")
+    # two files in one call: the keyring's answer serves both
+    assert (home / "both.out").read_text().count("password: hunter2") == 2
     public = result.stdout.strip().rsplit("pub=", 1)[1]
     listed = json.loads((home / "ids.json").read_text())
     assert {"source": "OS keyring (SecretService.Keyring)", "public": public} in listed
