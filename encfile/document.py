@@ -210,9 +210,12 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
     paths: dict[int, str] = {}
     kinds: list[str] = []  # token types: sops does not authenticate them; the layout does
 
+    shape: list[str] = []
+
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         data = to_bytes(node.text)
         paths[node.ordinal] = aad
+        shape.append(f"{aad}\x1f{len(data)}")
         if type(node) is Hidden:
             hidden.append(f"{aad}{encrypted:d}{node.text}")
         elif mac_all or encrypted:
@@ -256,6 +259,7 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
         layout_data["types"] = layout.types_digest(kinds)
     if hidden:
         layout_data["hidden"] = layout.comment_digest(hidden)
+    layout_data["shape"] = layout.comment_digest(shape)
     metadata = Metadata(
         key_groups=groups,
         lastmodified=lastmodified,
@@ -357,8 +361,11 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     paths: dict[int, str] = {}
     kinds: list[str] = []
 
+    walked: list[tuple[str, Scalar]] = []
+
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         paths[node.ordinal] = aad
+        walked.append((aad, node))
         if type(node) is Hidden:
             _open_hidden(node, aad, encrypted)
             return
@@ -482,6 +489,14 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
         if sealed_layout is not None:
             _check_layout(sealed_layout, comments=comments, paths=paths, kinds=kinds,
                           hidden=hidden, label=label)
+            if "shape" in sealed_layout:
+                shape = [f"{aad}\x1f{len(to_bytes(n.out[1] if n.out is not None else n.text))}"
+                         for aad, n in walked]
+                if not hmac.compare_digest(str(sealed_layout["shape"]),
+                                           layout.comment_digest(shape)):
+                    raise TamperedValueError(f"{label}: its structure was changed (a key "
+                                             "renamed, an empty value added or removed, or "
+                                             "clear values re-split)")
     elif strict and not ignore_mac:
         raise TamperedValueError(f"{label}: its layout data is missing")
     elif hidden:

@@ -662,3 +662,31 @@ def test_removing_only_the_version_field_keeps_encfile_rules() -> None:
     tampered = downgraded.replace("A=", "#injected line\nA=", 1)
     with pytest.raises(encfile.IntegrityError, match="should be encrypted"):
         encfile.decrypt(tampered, format="dotenv", identities=[TEST_SECRET])
+
+
+@pytest.mark.parametrize(("plain", "old", "new"), [
+    # a new key with an empty value: the MAC cannot see it (sops lets it through)
+    ("a: 1\nb: x\n", "b: ENC", 'admin: ""\nb: ENC'),
+    # two clear values re-split: the MAC hashes their concatenation
+    ("x_unencrypted: ab\ny_unencrypted: c\n", "x_unencrypted: ab\ny_unencrypted: c",
+     "x_unencrypted: a\ny_unencrypted: bc"),
+    # a clear key renamed: the MAC does not cover keys
+    ("host_unencrypted: db\npassword: x\n", "host_unencrypted:", "admin_unencrypted:"),
+])
+def test_structure_changes_the_mac_cannot_see_are_detected(plain: str, old: str,
+                                                           new: str) -> None:
+    enc = encfile.encrypt(plain, recipients=TEST_PUBLIC)
+    assert old in enc
+    with pytest.raises(encfile.IntegrityError, match="structure was changed"):
+        encfile.decrypt(enc.replace(old, new, 1), identities=[TEST_SECRET])
+
+
+def test_encrypted_list_item_swapped_with_an_empty_one() -> None:
+    enc = encfile.encrypt('l:\n    - ""\n    - secret\n', recipients=TEST_PUBLIC)
+    token = re.search(r"- (ENC\[[^\]]*\])", enc)
+    assert token is not None
+    swapped = enc.replace('- ""', "- " + token.group(1), 1).replace(
+        "- " + token.group(1) + "\n    - " + token.group(1), "- " + token.group(1) + '\n    - ""')
+    assert swapped != enc
+    with pytest.raises(encfile.IntegrityError):
+        encfile.decrypt(swapped, identities=[TEST_SECRET])
