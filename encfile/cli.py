@@ -43,8 +43,8 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "edit", "set", "unset", "rotate", "updatekeys", "status",
-             "keygen", "identities")
+_COMMANDS = ("encrypt", "decrypt", "exec", "edit", "set", "unset", "rotate", "updatekeys",
+             "status", "keygen", "identities")
 
 
 class _Conflict(Exception):
@@ -264,9 +264,12 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
         for path, plain in results:
             fsutil.atomic_write(path, plain.encode("utf-8", "surrogateescape"))
         return
-    # Several YAML files make one stream of documents; other formats are joined like 'cat'.
+    # Several YAML files make one stream of documents (for kubectl apply -f -).
     plains = [plain for _, plain in results]
-    joined = _join_stream(plains) if all_yaml else "".join(plains)
+    if len(plains) > 1 and not all_yaml:
+        raise errors.InputError("only YAML files can be decrypted into one stream",
+                                hints=["decrypt the files one by one, or add --output-type yaml"])
+    joined = _join_stream(plains)
     data = joined.encode("utf-8", "surrogateescape")
     if output:
         fsutil.atomic_write(output, data, private=True)
@@ -686,6 +689,145 @@ def cmd_set(path: str, spec: str, value: str | None, value_file: str | None,
     _info(f"{'removed' if unset else 'set'} {spec} in {label}")
 
 
+# -- exec ------------------------------------------------------------------------------------------
+
+EXEC_HELP = """\
+Usage: encfile exec [-f FILE]... [OPTIONS] -- COMMAND [ARGS]...
+
+  Run COMMAND with the decrypted values in its environment (encfile replaces itself
+  with it: signals, stdio and the exit status are the command's own).
+
+  Without -f: the files listed under 'exec: files:' in the nearest .encfile.yaml,
+  else the first of secrets.enc.env, secrets.enc.yaml, secrets.enc.json here.
+  Nested keys become DB_PASSWORD, list items NAME_0; the identity variables
+  (SOPS_AGE_KEY…) are removed from the command's environment.
+
+Options:
+  -f, --file FILE     An encrypted file (several: later ones override earlier ones).
+  --prefix PREFIX     Put PREFIX before every variable name.
+  --no-flatten        Only top-level keys, as 'sops exec-env' does.
+  --pristine          Only the decrypted values: inherit no environment.
+  --no-override       Keep variables that are already set.
+  --input-type TYPE   The files' format (default: from their names).
+  -v, --verbose       Say which files were used.
+  -q, --quiet         Print no warnings.
+
+Example: encfile exec -f secrets.enc.env -- ./manage.py runserver
+"""
+_EXEC_DEFAULTS = ("secrets.enc.env", "secrets.enc.yaml", "secrets.enc.json")
+
+
+def _parse_exec(args: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
+    opts: dict[str, Any] = {"prefix": "", "flatten": True, "pristine": False,
+                            "override": True, "input_type": None}
+    files: list[str] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            return opts, files, rest
+        if arg in ("-h", "--help"):
+            sys.stdout.write(EXEC_HELP)
+            sys.exit(0)
+        name, _, inline = arg.partition("=")
+        if name in ("-f", "--file", "--prefix", "--input-type"):
+            if not inline:
+                if not rest:
+                    raise errors.EncfileError(f"option {name} needs a value")
+                inline = rest.pop(0)
+            if name in ("-f", "--file"):
+                files.append(inline)
+            else:
+                opts[name.lstrip("-").replace("-", "_")] = inline
+        elif arg == "--no-flatten":
+            opts["flatten"] = False
+        elif arg == "--pristine":
+            opts["pristine"] = True
+        elif arg == "--no-override":
+            opts["override"] = False
+        elif arg in ("-v", "--verbose"):
+            _Out.verbose = True
+        elif arg in ("-q", "--quiet"):
+            _Out.quiet = True
+        elif not arg.startswith("-"):
+            return opts, files, [arg, *rest]  # the command, without a '--'
+        else:
+            raise errors.EncfileError(f"no such option: {arg}",
+                                      hints=["see 'encfile exec --help'"])
+    return opts, files, []
+
+
+def _exec_files(files: list[str]) -> list[str]:
+    if files:
+        return files
+    folder = os.getcwd()
+    # Only an .encfile.yaml can list files: look for one before paying for a YAML parser.
+    probe = folder
+    while True:
+        candidate = os.path.join(probe, ".encfile.yaml")
+        if os.path.isfile(candidate):
+            from . import config
+
+            listed = config.load(candidate).settings.get("exec", {})
+            found = listed.get("files") if isinstance(listed, dict) else None
+            if found:
+                if not isinstance(found, list) or not all(isinstance(f, str) for f in found):
+                    raise errors.ConfigError(f"'{candidate}': exec.files must be a list of "
+                                             "paths")
+                return [os.path.join(probe, f) for f in found]
+            break
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    for name in _EXEC_DEFAULTS:
+        if os.path.isfile(os.path.join(folder, name)):
+            return [name]
+    raise errors.FileMissingError(
+        "no secrets file to run with",
+        hints=["pass -f FILE, list files under 'exec: files:' in .encfile.yaml, or create "
+               "secrets.enc.env here"])
+
+
+def cmd_exec(args: list[str]) -> NoReturn:
+    from . import envmap
+    from .document import open_text
+    from .keys import IDENTITY_VARS
+
+    opts, files, command = _parse_exec(args)
+    if not command:
+        raise errors.EncfileError("no command to run", hints=["usage: encfile exec [-f FILE] "
+                                                               "-- COMMAND [ARGS]..."])
+    keyring = _keyring()
+    values: dict[str, tuple[str, str]] = {}
+    for path in _exec_files(files):
+        text, fmt, label = _read_input(path, opts["input_type"], what="decrypting")
+        docs = open_text(text, fmt=fmt, keyring=keyring, label=label).data()
+        for data in docs:
+            if fmt == "ini" and isinstance(data, dict) and "DEFAULT" in data:
+                data = {**data.pop("DEFAULT"), **data}  # keys before any section: top level
+            values.update(envmap.flatten(data, prefix=opts["prefix"], nested=opts["flatten"],
+                                         source=label))
+        _info(f"using {label}")
+    env = {} if opts["pristine"] else {k: v for k, v in os.environ.items()
+                                       if k not in IDENTITY_VARS}
+    for name, (value, _) in values.items():
+        if opts["override"] or name not in env:
+            env[name] = value
+    for name in IDENTITY_VARS:
+        env.pop(name, None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, env)
+    except FileNotFoundError:
+        _say("error", f"command not found: {command[0]!r}")
+        sys.exit(127)
+    except OSError as err:
+        _say("error", f"cannot run {command[0]!r}: {err.strerror or err}")
+        sys.exit(126)
+
+
 def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     from . import _api, fsutil
 
@@ -883,6 +1025,16 @@ def _build_app() -> Any:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
         run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
 
+    @app.command("exec", add_help_option=False,
+                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                 epilog="Example: encfile exec -f secrets.enc.env -- ./manage.py runserver")
+    def exec_command(ctx):  # type: ignore[no-untyped-def]
+        """Run a command with the decrypted values in its environment."""
+        cmd_exec(list(ctx.args))
+
+    # typer reads annotations at run time, and this module imports typer lazily.
+    exec_command.__annotations__ = {"ctx": typer.Context, "return": None}
+
     @app.command("edit", epilog="Example: EDITOR=nano encfile edit secrets.enc.yaml")
     def edit_command(
         file: str = typer.Argument(..., help="The encrypted file (created if it does not exist)."),
@@ -1001,6 +1153,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.showwarning = _show_warning
     try:
         args = normalize_argv(args)
+        if args and args[0] == "exec":  # its own parser: everything after '--' is the command's
+            cmd_exec(args[1:])
         fast = None if os.environ.get("ENCFILE_NO_FAST_CLI") else fast_parse(args)
         if fast is not None:
             run_command(*fast)
