@@ -43,7 +43,7 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "exec", "edit", "set", "unset", "rotate", "updatekeys",
+_COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "edit", "set", "unset", "rotate", "updatekeys",
              "status", "keygen", "identities")
 
 
@@ -828,6 +828,86 @@ def cmd_exec(args: list[str]) -> NoReturn:
         sys.exit(126)
 
 
+EXEC_FILE_HELP = """\
+Usage: encfile exec-file [OPTIONS] FILE -- COMMAND [ARGS]...
+
+  Run COMMAND with '{}' in its arguments replaced by a path from which it can read
+  the decrypted FILE, as often as it likes. The plaintext lives in memory (a Linux
+  memfd), never in a file on disk.
+
+Options:
+  --input-type TYPE   The file's format (default: from its name).
+  --output-type TYPE  Convert the data (e.g. json) for the command.
+  --placeholder TEXT  What to replace with the path (default: {}).
+  -v, --verbose       Say what is being done.
+
+Example: encfile exec-file secrets.enc.json -- myapp --config {}
+"""
+
+
+def cmd_exec_file(args: list[str]) -> NoReturn:
+    from .document import open_text
+    from .keys import IDENTITY_VARS
+
+    opts: dict[str, Any] = {"input_type": None, "output_type": None, "placeholder": "{}"}
+    rest = list(args)
+    target: str | None = None
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            break
+        if arg in ("-h", "--help"):
+            sys.stdout.write(EXEC_FILE_HELP)
+            sys.exit(0)
+        name, _, inline = arg.partition("=")
+        if name in ("--input-type", "--output-type", "--placeholder"):
+            if not inline:
+                if not rest:
+                    raise errors.EncfileError(f"option {name} needs a value")
+                inline = rest.pop(0)
+            opts[name[2:].replace("-", "_")] = inline
+        elif arg in ("-v", "--verbose"):
+            _Out.verbose = True
+        elif arg.startswith("-") and arg != "-":
+            raise errors.EncfileError(f"no such option: {arg}",
+                                      hints=["see 'encfile exec-file --help'"])
+        elif target is None:
+            target = arg
+        else:
+            rest.insert(0, arg)
+            break
+    command = rest
+    if target is None or not command:
+        raise errors.EncfileError("exec-file needs a file and a command",
+                                  hints=["usage: encfile exec-file FILE -- COMMAND {}"])
+    if not hasattr(os, "memfd_create"):
+        raise errors.EncfileError("exec-file needs Linux (memfd) in this version")
+    text, fmt, label = _read_input(target, opts["input_type"], what="decrypting")
+    opened = open_text(text, fmt=fmt, keyring=_keyring(), label=label)
+    output_type = opts["output_type"]
+    plain = (_convert(opened.data(), fmt, output_type) if output_type and output_type != fmt
+             else None) or opened.text()
+    fd = os.memfd_create("encfile-plaintext", 0)  # not CLOEXEC: the command inherits it
+    os.write(fd, plain.encode("utf-8", "surrogateescape"))
+    # This process becomes the command (same pid): it and its children can open the path.
+    path = f"/proc/{os.getpid()}/fd/{fd}"
+    argv = [a.replace(opts["placeholder"], path) for a in command]
+    if argv == command:
+        _say("warning", f"no {opts['placeholder']!r} in the command: it will not see the path")
+    env = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
+    _info(f"{label} is readable at {path}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        _say("error", f"command not found: {argv[0]!r}")
+        sys.exit(127)
+    except OSError as err:
+        _say("error", f"cannot run {argv[0]!r}: {err.strerror or err}")
+        sys.exit(126)
+
+
 def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     from . import _api, fsutil
 
@@ -1035,6 +1115,16 @@ def _build_app() -> Any:
     # typer reads annotations at run time, and this module imports typer lazily.
     exec_command.__annotations__ = {"ctx": typer.Context, "return": None}
 
+    def exec_file_command(ctx):  # type: ignore[no-untyped-def]
+        """Run a command that reads the plaintext from a path in memory ('{}')."""
+        cmd_exec_file(list(ctx.args))
+
+    exec_file_command.__annotations__ = {"ctx": typer.Context, "return": None}
+    app.command("exec-file", add_help_option=False,
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                epilog="Example: encfile exec-file secrets.enc.json -- myapp --config {}")(
+        exec_file_command)
+
     @app.command("edit", epilog="Example: EDITOR=nano encfile edit secrets.enc.yaml")
     def edit_command(
         file: str = typer.Argument(..., help="The encrypted file (created if it does not exist)."),
@@ -1155,6 +1245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         args = normalize_argv(args)
         if args and args[0] == "exec":  # its own parser: everything after '--' is the command's
             cmd_exec(args[1:])
+        if args and args[0] == "exec-file":
+            cmd_exec_file(args[1:])
         fast = None if os.environ.get("ENCFILE_NO_FAST_CLI") else fast_parse(args)
         if fast is not None:
             run_command(*fast)
