@@ -708,6 +708,8 @@ Options:
   --no-flatten        Only top-level keys, as 'sops exec-env' does.
   --pristine          Only the decrypted values: inherit no environment.
   --no-override       Keep variables that are already set.
+  --watch             Stay as a supervisor: restart the command when a file changes
+                      (signals are forwarded; a file that does not decrypt is ignored).
   --input-type TYPE   The files' format (default: from their names).
   -v, --verbose       Say which files were used.
   -q, --quiet         Print no warnings.
@@ -719,7 +721,7 @@ _EXEC_DEFAULTS = ("secrets.enc.env", "secrets.enc.yaml", "secrets.enc.json")
 
 def _parse_exec(args: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
     opts: dict[str, Any] = {"prefix": "", "flatten": True, "pristine": False,
-                            "override": True, "input_type": None}
+                            "override": True, "input_type": None, "watch": False}
     files: list[str] = []
     rest = list(args)
     while rest:
@@ -745,6 +747,8 @@ def _parse_exec(args: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
             opts["pristine"] = True
         elif arg == "--no-override":
             opts["override"] = False
+        elif arg == "--watch":
+            opts["watch"] = True
         elif arg in ("-v", "--verbose"):
             _Out.verbose = True
         elif arg in ("-q", "--quiet"):
@@ -799,23 +803,39 @@ def cmd_exec(args: list[str]) -> NoReturn:
         raise errors.EncfileError("no command to run", hints=["usage: encfile exec [-f FILE] "
                                                                "-- COMMAND [ARGS]..."])
     keyring = _keyring()
-    values: dict[str, tuple[str, str]] = {}
-    for path in _exec_files(files):
-        text, fmt, label = _read_input(path, opts["input_type"], what="decrypting")
-        docs = open_text(text, fmt=fmt, keyring=keyring, label=label).data()
-        for data in docs:
-            if fmt == "ini" and isinstance(data, dict) and "DEFAULT" in data:
-                data = {**data.pop("DEFAULT"), **data}  # keys before any section: top level
-            values.update(envmap.flatten(data, prefix=opts["prefix"], nested=opts["flatten"],
-                                         source=label))
-        _info(f"using {label}")
-    env = {} if opts["pristine"] else {k: v for k, v in os.environ.items()
-                                       if k not in IDENTITY_VARS}
-    for name, (value, _) in values.items():
-        if opts["override"] or name not in env:
-            env[name] = value
-    for name in IDENTITY_VARS:
-        env.pop(name, None)
+    paths = _exec_files(files)
+
+    def environment() -> dict[str, str]:
+        values: dict[str, tuple[str, str]] = {}
+        for path in paths:
+            text, fmt, label = _read_input(path, opts["input_type"], what="decrypting")
+            docs = open_text(text, fmt=fmt, keyring=keyring, label=label).data()
+            for data in docs:
+                if fmt == "ini" and isinstance(data, dict) and "DEFAULT" in data:
+                    data = {**data.pop("DEFAULT"), **data}  # keys before any section
+                values.update(envmap.flatten(data, prefix=opts["prefix"],
+                                             nested=opts["flatten"], source=label))
+            _info(f"using {label}")
+        env = {} if opts["pristine"] else {k: v for k, v in os.environ.items()
+                                           if k not in IDENTITY_VARS}
+        for name, (value, _) in values.items():
+            if opts["override"] or name not in env:
+                env[name] = value
+        for name in IDENTITY_VARS:
+            env.pop(name, None)
+        return env
+
+    env = environment()
+    if opts["watch"]:
+        from . import run
+
+        state = {"env": env}
+
+        def refresh() -> None:
+            state["env"] = environment()
+
+        sys.exit(run.supervise(command, paths, env=lambda: state["env"], refresh=refresh,
+                               log=lambda line: _say("watch", line)))
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -839,6 +859,9 @@ Options:
   --input-type TYPE   The file's format (default: from its name).
   --output-type TYPE  Convert the data (e.g. json) for the command.
   --placeholder TEXT  What to replace with the path (default: {}).
+  --watch             Stay as a supervisor: refresh the content when FILE changes and
+                      restart the command (or send it --signal, e.g. HUP).
+  --signal NAME       With --watch: signal the command instead of restarting it.
   -v, --verbose       Say what is being done.
 
 Example: encfile exec-file secrets.enc.json -- myapp --config {}
@@ -849,7 +872,8 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
     from .document import open_text
     from .keys import IDENTITY_VARS
 
-    opts: dict[str, Any] = {"input_type": None, "output_type": None, "placeholder": "{}"}
+    opts: dict[str, Any] = {"input_type": None, "output_type": None, "placeholder": "{}",
+                            "watch": False, "signal": None}
     rest = list(args)
     target: str | None = None
     while rest:
@@ -860,7 +884,10 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
             sys.stdout.write(EXEC_FILE_HELP)
             sys.exit(0)
         name, _, inline = arg.partition("=")
-        if name in ("--input-type", "--output-type", "--placeholder"):
+        if arg == "--watch":
+            opts["watch"] = True
+            continue
+        if name in ("--input-type", "--output-type", "--placeholder", "--signal"):
             if not inline:
                 if not rest:
                     raise errors.EncfileError(f"option {name} needs a value")
@@ -882,13 +909,28 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
                                   hints=["usage: encfile exec-file FILE -- COMMAND {}"])
     if not hasattr(os, "memfd_create"):
         raise errors.EncfileError("exec-file needs Linux (memfd) in this version")
-    text, fmt, label = _read_input(target, opts["input_type"], what="decrypting")
-    opened = open_text(text, fmt=fmt, keyring=_keyring(), label=label)
-    output_type = opts["output_type"]
-    plain = (_convert(opened.data(), fmt, output_type) if output_type and output_type != fmt
-             else None) or opened.text()
+    keyring = _keyring()
+    reload_signal = None
+    if opts["signal"]:
+        import signal
+
+        name = str(opts["signal"]).upper()
+        try:
+            reload_signal = signal.Signals[name if name.startswith("SIG") else "SIG" + name]
+        except KeyError:
+            raise errors.EncfileError(f"unknown signal {opts['signal']!r}") from None
+
+    def content() -> bytes:
+        text, fmt, label = _read_input(target, opts["input_type"], what="decrypting")
+        opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
+        output_type = opts["output_type"]
+        plain = (_convert(opened.data(), fmt, output_type) if output_type and output_type != fmt
+                 else None) or opened.text()
+        return plain.encode("utf-8", "surrogateescape")
+
+    label = f"'{target}'"
     fd = os.memfd_create("encfile-plaintext", 0)  # not CLOEXEC: the command inherits it
-    os.write(fd, plain.encode("utf-8", "surrogateescape"))
+    os.write(fd, content())
     # This process becomes the command (same pid): it and its children can open the path.
     path = f"/proc/{os.getpid()}/fd/{fd}"
     argv = [a.replace(opts["placeholder"], path) for a in command]
@@ -896,6 +938,17 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
         _say("warning", f"no {opts['placeholder']!r} in the command: it will not see the path")
     env = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}
     _info(f"{label} is readable at {path}")
+    if opts["watch"]:
+        from . import run
+
+        def refresh() -> None:
+            data = content()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+
+        sys.exit(run.supervise(argv, [target], env=lambda: env, refresh=refresh,
+                               log=lambda line: _say("watch", line), pass_fds=(fd,),
+                               reload_signal=reload_signal))
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,57 @@ def test_exec_start_is_lean(project: Path, exec_env: dict[str, str]) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- --watch ----------------------------------------------------------------------------------------
+
+WATCHED = r"""
+import os, signal, sys, time
+print("start", os.environ.get("TOKEN"), flush=True)
+def bye(num, frame):
+    print("term", flush=True)
+    sys.exit(9)
+signal.signal(signal.SIGTERM, bye)
+time.sleep(60)
+"""
+
+
+def _read_line(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> str:
+    assert proc.stdout is not None
+    ready, _, _ = __import__("select").select([proc.stdout], [], [], timeout)
+    assert ready, "no output in time"
+    return proc.stdout.readline().decode().strip()
+
+
+def test_watch_restarts_the_command_when_the_secrets_change(tmp_path: Path,
+                                                            exec_env: dict[str, str]) -> None:
+    secrets = encrypt_to(tmp_path / "s.enc.env", "TOKEN=one\n", "dotenv")
+    script = tmp_path / "child.py"
+    script.write_text(WATCHED)
+    proc = subprocess.Popen([sys.executable, "-m", "encfile", "exec", "--watch", "-f",
+                             str(secrets), "--", sys.executable, str(script)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=exec_env,
+                            cwd=tmp_path, bufsize=0)  # unbuffered: select() sees every line
+    try:
+        assert _read_line(proc) == "start one"
+        # a broken file keeps the running command
+        good = secrets.read_text()
+        secrets.write_text(good.replace("ENC[AES256_GCM,data:", "ENC[AES256_GCM,data:AA", 1))
+        time.sleep(1.0)
+        assert proc.poll() is None
+        # a rotation: restarted with the new value within a second or two
+        changed = time.monotonic()
+        secrets.write_text(encfile.encrypt("TOKEN=two\n", recipients=TEST_PUBLIC,
+                                           format="dotenv"))
+        assert _read_line(proc) == "term"
+        assert _read_line(proc) == "start two"
+        assert time.monotonic() - changed < 5
+        proc.send_signal(signal.SIGTERM)  # forwarded; the child's status comes back
+        assert _read_line(proc) == "term"
+        assert proc.wait(timeout=20) == 9
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "cannot be read" in stderr and "restarting the command" in stderr
+    assert "one" not in stderr and "two" not in stderr

@@ -64,3 +64,48 @@ def test_exec_file_errors(setup: tuple[Path, dict[str, str], Path]) -> None:
     assert result.returncode == 0 and b"no '{}' in the command" in result.stderr
     result = run_encfile("exec-file", str(enc), "--", "no-such-command-x", "{}", env=env)
     assert result.returncode == 127
+
+
+RELOADER = r"""
+import signal, sys, time
+path = sys.argv[1]
+def show(*_):
+    print(open(path).read().strip(), flush=True)
+signal.signal(signal.SIGHUP, show)
+show()
+time.sleep(60)
+"""
+
+
+def test_watch_refreshes_the_content_and_signals(setup: tuple[Path, dict[str, str], Path],
+                                                 tmp_path: Path) -> None:
+    import select
+    import subprocess
+    import time
+
+    enc, env, _ = setup
+    script = tmp_path / "reload.py"
+    script.write_text(RELOADER)
+    proc = subprocess.Popen([sys.executable, "-m", "encfile", "exec-file", "--watch",
+                             "--signal", "HUP", str(enc), "--", sys.executable, str(script),
+                             "{}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            bufsize=0)  # unbuffered: select() sees every line
+
+    def line() -> str:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "no output in time"
+        return proc.stdout.readline().decode().strip()
+
+    try:
+        assert line() == ["db:", "    password: hunter2"][0]
+        assert line() == "password: hunter2"
+        enc.write_text(encfile.encrypt("db:\n    password: rotated\n", recipients=TEST_PUBLIC))
+        started = time.monotonic()
+        assert line() == "db:"
+        assert line() == "password: rotated"
+        assert time.monotonic() - started < 5
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.stderr is not None and b"sending SIGHUP" in proc.stderr.read()
