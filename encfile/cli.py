@@ -793,6 +793,19 @@ def _exec_files(files: list[str]) -> list[str]:
                "secrets.enc.env here"])
 
 
+def _supervise(run_it: Any, program: str) -> NoReturn:
+    """Exit with the supervised command's status (127/126 when it cannot be started)."""
+    try:
+        code = run_it()
+    except FileNotFoundError:
+        _say("error", f"command not found: {program!r}")
+        sys.exit(127)
+    except OSError as err:
+        _say("error", f"cannot run {program!r}: {err.strerror or err}")
+        sys.exit(126)
+    sys.exit(code)
+
+
 def cmd_exec(args: list[str]) -> NoReturn:
     from . import envmap
     from .document import open_text
@@ -834,8 +847,9 @@ def cmd_exec(args: list[str]) -> NoReturn:
         def refresh() -> None:
             state["env"] = environment()
 
-        sys.exit(run.supervise(command, paths, env=lambda: state["env"], refresh=refresh,
-                               log=lambda line: _say("watch", line)))
+        _supervise(lambda: run.supervise(command, paths, env=lambda: state["env"],
+                                         refresh=refresh, log=lambda line: _say("watch", line)),
+                   command[0])
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -946,9 +960,10 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
 
-        sys.exit(run.supervise(argv, [target], env=lambda: env, refresh=refresh,
-                               log=lambda line: _say("watch", line), pass_fds=(fd,),
-                               reload_signal=reload_signal))
+        _supervise(lambda: run.supervise(argv, [target], env=lambda: env, refresh=refresh,
+                                         log=lambda line: _say("watch", line),
+                                         pass_fds=(fd,), reload_signal=reload_signal),
+                   argv[0])
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -114,6 +114,7 @@ def test_errors(project: Path, exec_env: dict[str, str], tmp_path: Path) -> None
         (["exec", "-f", "secrets.enc.yaml"], project, 1, "no command to run"),
         (["exec", "--", "no-such-command-x"], project, 127, "command not found"),
         (["exec", "--bogus", "--", "true"], project, 1, "no such option"),
+        (["exec", "--watch", "--", "no-such-command-x"], project, 127, "command not found"),
     ]
     for args, cwd, code, message in cases:
         result = run_encfile(*args, env=exec_env, cwd=cwd)
