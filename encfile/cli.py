@@ -793,6 +793,13 @@ def _exec_files(files: list[str]) -> list[str]:
                "secrets.enc.env here"])
 
 
+def _become(argv: list[str], env: dict[str, str]) -> NoReturn:
+    """Replace this process with ``argv`` (127/126 when it cannot be run)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _supervise(lambda: os.execvpe(argv[0], argv, env), argv[0])
+
+
 def _supervise(run_it: Any, program: str) -> NoReturn:
     """Exit with the supervised command's status (127/126 when it cannot be started)."""
     try:
@@ -850,16 +857,7 @@ def cmd_exec(args: list[str]) -> NoReturn:
         _supervise(lambda: run.supervise(command, paths, env=lambda: state["env"],
                                          refresh=refresh, log=lambda line: _say("watch", line)),
                    command[0])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execvpe(command[0], command, env)
-    except FileNotFoundError:
-        _say("error", f"command not found: {command[0]!r}")
-        sys.exit(127)
-    except OSError as err:
-        _say("error", f"cannot run {command[0]!r}: {err.strerror or err}")
-        sys.exit(126)
+    _become(command, env)
 
 
 EXEC_FILE_HELP = """\
@@ -964,16 +962,7 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
                                          log=lambda line: _say("watch", line),
                                          pass_fds=(fd,), reload_signal=reload_signal),
                    argv[0])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execvpe(argv[0], argv, env)
-    except FileNotFoundError:
-        _say("error", f"command not found: {argv[0]!r}")
-        sys.exit(127)
-    except OSError as err:
-        _say("error", f"cannot run {argv[0]!r}: {err.strerror or err}")
-        sys.exit(126)
+    _become(argv, env)
 
 
 def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
