@@ -415,10 +415,6 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
 
 # -- rotate, updatekeys, status ----------------------------------------------------------------------
 
-def _recipient_groups(metadata: Any) -> list[list[str]]:
-    return [[k.recipient for k in g.age] for g in metadata.key_groups]
-
-
 def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[str],
                drop_unsupported: bool, input_type: str | None) -> None:
     from . import fsutil
@@ -436,7 +432,7 @@ def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[st
     def rotate_one(path: str) -> bytes:
         text, fmt, label = _read_input(path, input_type, what="rotating")
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
-        current = _recipient_groups(opened.metadata)
+        current = opened.metadata.recipient_groups
         unknown = sorted(removed - {r for g in current for r in g})
         if unknown:
             raise errors.RecipientError(f"{label} has no recipient {unknown[0]}",
@@ -508,7 +504,7 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
         except (errors.ConfigError, errors.RecipientError) as err:
             _say("note", f"skipped '{path}': {err.message}")
             continue
-        current, target = _recipient_groups(metadata), plan.groups
+        current, target = metadata.recipient_groups, plan.groups
         if current == target and metadata.shamir_threshold == (
                 plan.shamir_threshold if len(target) > 1 else 0):
             _info(f"'{path}' is up to date")
@@ -587,7 +583,7 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
             continue
         fmt, text, metadata = found
         row: dict[str, Any] = {"file": path, "encrypted": True, "format": fmt,
-                               "recipients": _recipient_groups(metadata),
+                               "recipients": metadata.recipient_groups,
                                "lastmodified": metadata.lastmodified,
                                "key_created": metadata.encfile_key_created or "unknown"}
         if metadata.encfile_key_created:
@@ -719,6 +715,15 @@ Example: encfile exec -f secrets.enc.env -- ./manage.py runserver
 _EXEC_DEFAULTS = ("secrets.enc.env", "secrets.enc.yaml", "secrets.enc.json")
 
 
+def _option_value(name: str, inline: str, rest: list[str]) -> str:
+    """An option's value: after '=', else the next argument (taken from ``rest``)."""
+    if inline:
+        return inline
+    if not rest:
+        raise errors.EncfileError(f"option {name} needs a value")
+    return rest.pop(0)
+
+
 def _parse_exec(args: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
     opts: dict[str, Any] = {"prefix": "", "flatten": True, "pristine": False,
                             "override": True, "input_type": None, "watch": False}
@@ -733,10 +738,7 @@ def _parse_exec(args: list[str]) -> tuple[dict[str, Any], list[str], list[str]]:
             sys.exit(0)
         name, _, inline = arg.partition("=")
         if name in ("-f", "--file", "--prefix", "--input-type"):
-            if not inline:
-                if not rest:
-                    raise errors.EncfileError(f"option {name} needs a value")
-                inline = rest.pop(0)
+            inline = _option_value(name, inline, rest)
             if name in ("-f", "--file"):
                 files.append(inline)
             else:
@@ -900,11 +902,7 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
             opts["watch"] = True
             continue
         if name in ("--input-type", "--output-type", "--placeholder", "--signal"):
-            if not inline:
-                if not rest:
-                    raise errors.EncfileError(f"option {name} needs a value")
-                inline = rest.pop(0)
-            opts[name[2:].replace("-", "_")] = inline
+            opts[name[2:].replace("-", "_")] = _option_value(name, inline, rest)
         elif arg in ("-v", "--verbose"):
             _Out.verbose = True
         elif arg.startswith("-") and arg != "-":

@@ -112,9 +112,7 @@ def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime |
     """
     codec, parsed = _parse_plain(text, fmt, label)
     meta = previous.metadata
-    rules = meta.rules
-    if getattr(codec, "WHOLE_FILE", False):  # as when encrypting: no rule is stored
-        rules = Rules(mac_only_encrypted=rules.mac_only_encrypted)
+    rules = _whole_file_rules(codec, meta.rules)
     return _seal(parsed, previous.key, meta.key_groups, meta.shamir_threshold, rules, now,
                  label, previous.stash(), meta.encfile_key_created)
 
@@ -140,9 +138,7 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_thre
                              "write for a new data key",
                              hints=["pass --drop-unsupported-keys to drop them"])
     codec, parsed = _parse_plain(previous.text(), previous.fmt, label)
-    rules = meta.rules
-    if getattr(codec, "WHOLE_FILE", False):
-        rules = Rules(mac_only_encrypted=rules.mac_only_encrypted)
+    rules = _whole_file_rules(codec, meta.rules)
     if new_key:
         key = crypto.new_data_key()
         wrapped = datakey.wrap_groups(key, groups, shamir_threshold)
@@ -173,11 +169,18 @@ def _parse_plain(text: str, fmt: str, label: str) -> tuple[Any, Any]:
     return codec, parsed
 
 
+def _whole_file_rules(codec: Any, rules: Rules) -> Rules:
+    """``rules``, except for a codec whose one value is the whole file: sops ignores (and
+    does not store) any rule there."""
+    if getattr(codec, "WHOLE_FILE", False):
+        return Rules(mac_only_encrypted=rules.mac_only_encrypted)
+    return rules
+
+
 def _rules_for(codec: Any, parsed: Any, rules: Rules | None, label: str) -> Rules:
     """The rules a new file gets: the given ones, else a default that fits the file."""
     if getattr(codec, "WHOLE_FILE", False):
-        # One value, the whole file: sops ignores (and does not store) any rule.
-        return Rules(mac_only_encrypted=bool(rules and rules.mac_only_encrypted))
+        return _whole_file_rules(codec, rules or Rules())
     if ((rules is None or not rules.any_rule) and codec.NAME in ("yaml", "json")
             and _kubernetes_secrets(parsed.roots)):
         warnings.warn(f"{label} holds Kubernetes objects with a Secret: only 'data' and "

@@ -60,7 +60,12 @@ class Metadata:
 
     @property
     def recipients(self) -> list[str]:
-        return [k.recipient for g in self.key_groups for k in g.age]
+        return [r for group in self.recipient_groups for r in group]
+
+    @property
+    def recipient_groups(self) -> list[list[str]]:
+        """The age recipients of each key group."""
+        return [[k.recipient for k in g.age] for g in self.key_groups]
 
     # -- reading ------------------------------------------------------------------------
 

@@ -53,12 +53,3 @@ def detect(path: str) -> str:
         return "dotenv"
     return "binary"
 
-
-def detect_like_sops(path: str) -> str:
-    """The format sops would pick for this file name (for hints and notes)."""
-    lower = path.lower()
-    for ext, fmt in ((".yaml", "yaml"), (".yml", "yaml"), (".json", "json"), (".env", "dotenv"),
-                     (".ini", "ini")):
-        if lower.endswith(ext):
-            return fmt
-    return "binary"
