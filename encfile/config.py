@@ -163,8 +163,23 @@ def find(target: str, *, explicit: str | None = None,
     return None
 
 
+_LOADED: dict[tuple[str, int, int], Config] = {}
+
+
 def load(path: str) -> Config:
-    """Read and check one config file."""
+    """Read and check one config file (once per process while it is unchanged: commands
+    over many files ask for the same config for each of them)."""
+    try:
+        st = os.stat(path)
+        stamp = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return _load(path)
+    if stamp not in _LOADED:
+        _LOADED[stamp] = _load(path)
+    return _LOADED[stamp]
+
+
+def _load(path: str) -> Config:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
