@@ -10,8 +10,6 @@ use, typer and keyring never (they belong to the CLI).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._api import (
     decrypt,
     decrypt_file,
@@ -43,7 +41,10 @@ from .errors import (
     TamperedValueError,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .keys import KeyRing
     from .rules import Rules
 

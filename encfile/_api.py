@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
 
 from .errors import FileMissingError, InputError
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, datetime and pathlib stay off the start-up path of -d and exec
+    import datetime as _dt
+    from collections.abc import Sequence
+    from typing import Any, TypeAlias
+
     from .age import NewIdentity
     from .document import Opened
     from .keys import KeyRing
     from .rules import Rules
 
-#: Identities: None (every source of the environment, as the CLI does), identity
-#: strings (``AGE-SECRET-KEY-1…``), or a :class:`encfile.KeyRing`.
-Identities = Union[None, Sequence[str], "KeyRing"]
+    #: Identities: None (every source of the environment, as the CLI does), identity
+    #: strings (``AGE-SECRET-KEY-1…``), or a :class:`encfile.KeyRing`.
+    Identities: TypeAlias = "Sequence[str] | KeyRing | None"
 
 MAX_INPUT_BYTES = 100 * 1024 * 1024  # ENCFILE_MAX_SIZE overrides (bytes)
 
@@ -64,14 +65,15 @@ def decode_text(data: bytes, label: str, *, binary: bool = False) -> str:
 
 def read_file(path: str | os.PathLike[str], *, binary: bool = False) -> str:
     """Read a file as text for encfile; raise FileMissingError or InputError."""
-    p = Path(path)
-    label = f"'{p}'"
+    name = os.fspath(path)
+    label = f"'{name}'"
     try:
-        size = p.stat().st_size
-        if size > max_input_bytes():
-            raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
-                             hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
-        data = p.read_bytes()
+        with open(name, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_input_bytes():
+                raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
+                                 hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+            data = f.read()
     except FileNotFoundError:
         raise FileMissingError(f"no such file: {label}") from None
     except IsADirectoryError:

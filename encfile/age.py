@@ -7,21 +7,35 @@ the raw 32 bytes (33 for a Shamir share), ASCII-armored: the armored text is the
 
 from __future__ import annotations
 
-import datetime as _dt
-from collections.abc import Sequence
-from typing import Any, NamedTuple
-
 import pyrage
 
 from .errors import RecipientError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and exec
+    import datetime as _dt
+    from collections.abc import Sequence
+    from typing import Any
 
 SECRET_PREFIX = "AGE-SECRET-KEY-1"
 UNSUPPORTED_IDENTITY_PREFIXES = ("AGE-PLUGIN-", "AGE-SECRET-KEY-PQ-1")
 
 
-class ParsedIdentities(NamedTuple):
-    identities: list[Any]
-    errors: list[str]
+class ParsedIdentities(tuple[list["Any"], list[str]]):
+    """``(identities, errors)``: the pyrage identities and one message per bad line."""
+
+    __slots__ = ()
+
+    def __new__(cls, identities: list[Any], errors: list[str]) -> ParsedIdentities:
+        return super().__new__(cls, (identities, errors))
+
+    @property
+    def identities(self) -> list[Any]:
+        return self[0]
+
+    @property
+    def errors(self) -> list[str]:
+        return self[1]
 
 
 def parse_recipient(text: str) -> Any:
@@ -159,13 +173,30 @@ def is_encrypted_identity_file(text: str) -> bool:
     return head.startswith(("age-encryption.org/", "-----BEGIN AGE ENCRYPTED FILE-----"))
 
 
-class NewIdentity(NamedTuple):
-    secret: str
-    public: str
+class NewIdentity(tuple[str, str]):
+    """``(secret, public)``: a new age identity and its recipient."""
+
+    __slots__ = ()
+
+    def __new__(cls, secret: str, public: str) -> NewIdentity:
+        return super().__new__(cls, (secret, public))
+
+    @property
+    def secret(self) -> str:
+        return self[0]
+
+    @property
+    def public(self) -> str:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"NewIdentity(public={self.public!r})"  # never the secret
 
     def file_block(self, now: _dt.datetime | None = None) -> str:
         """The identity in ``age-keygen``'s layout (also sops's ``keys.txt`` layout)."""
-        when = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+        from datetime import datetime, timezone
+
+        when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         return (
             f"# created: {when.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
             f"# public key: {self.public}\n"

@@ -12,11 +12,13 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NoReturn
 
 from . import errors
 from ._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 # Exit codes: sops's numbers wherever sops has the case, so scripts keep working.
 EXIT_CODES: tuple[tuple[type[errors.EncfileError], int], ...] = (
@@ -978,8 +980,8 @@ def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
         if not output:
             return
     if output:
-        path = Path(output).expanduser()
-        existed = path.exists()
+        path = os.path.expanduser(output)
+        existed = os.path.exists(path)
         fsutil.append_private(path, block.encode("ascii"))
         sys.stderr.write(f"Public key: {identity.public}\n")
         _info(f"{'appended to' if existed else 'created'} '{path}'")

@@ -18,8 +18,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+try:
+    # The Rust binding itself: the public ``ciphers.aead`` module is this very class, but
+    # its package imports typing, enum and every cipher mode (10 ms of a 30 ms start-up).
+    # tests/test_crypto.py checks the two stay the same object.
+    from cryptography.hazmat.bindings._rust import openssl as _openssl
+
+    AESGCM = _openssl.aead.AESGCM
+except (ImportError, AttributeError):  # pragma: no cover - older or repackaged cryptography
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 DATA_KEY_SIZE = 32
 IV_SIZE = 32
@@ -71,8 +78,10 @@ class Cipher:
         """:meth:`open` for a 32-byte IV and the ciphertext with its tag appended."""
         try:
             return self._aead.decrypt(iv, data_and_tag, aad)
-        except InvalidTag as err:
-            raise AuthenticationFailed("authentication failed") from err
+        except Exception as err:
+            if _is_invalid_tag(err):
+                raise AuthenticationFailed("authentication failed") from err
+            raise
 
     def open(self, data: bytes, iv: bytes, tag: bytes, aad: bytes) -> bytes:
         """Decrypt and authenticate; raise :class:`AuthenticationFailed` on any mismatch."""
@@ -81,5 +90,13 @@ class Cipher:
             raise AuthenticationFailed("bad iv or tag length")
         try:
             return self._aead.decrypt(iv, data + tag, aad)
-        except InvalidTag as err:
-            raise AuthenticationFailed("authentication failed") from err
+        except Exception as err:
+            if _is_invalid_tag(err):
+                raise AuthenticationFailed("authentication failed") from err
+            raise
+
+
+def _is_invalid_tag(err: Exception) -> bool:
+    from cryptography.exceptions import InvalidTag  # only on failure: it imports typing
+
+    return isinstance(err, InvalidTag)

@@ -8,12 +8,15 @@ group's 33-byte share, and any ``shamir_threshold`` groups recover the key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from . import age, crypto, shamir
 from .errors import NoIdentityError, RecipientError
 from .keys import KeyRing
 from .metadata import AgeKey, KeyGroup, Metadata
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def wrap_groups(key: bytes, groups: Sequence[Sequence[str]], threshold: int = 0) -> list[KeyGroup]:

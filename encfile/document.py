@@ -9,13 +9,9 @@ authenticated.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import hmac
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from . import crypto, datakey, formats, layout, values
 from . import token as _token
@@ -34,6 +30,12 @@ from .keys import KeyRing
 from .metadata import KeyGroup, Metadata, format_lastmodified
 from .rules import Rules
 from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, datetime and dataclasses stay off the start-up path of -d and exec
+    import datetime as _dt
+    from collections.abc import Sequence
+    from typing import Any
 
 _MAC_ONLY_INIT = hashlib.sha256(b"sops").digest()
 K8S_SECRET_REGEX = "^(data|stringData)$"
@@ -152,7 +154,9 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_thre
     added = datakey.wrap_groups(previous.key, [fresh])[0].age if fresh else []
     kept = [present[r] for r in groups[0] if r in present]
     new_group = KeyGroup(age=[*kept, *added], other=dict(group.other))
-    when = _dt.datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \
+    from datetime import datetime
+
+    when = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \
         if meta.lastmodified else now
     return _seal(parsed, previous.key, [new_group], 0, rules, when, label, previous.stash(),
                  meta.encfile_key_created)
@@ -252,7 +256,9 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
         warnings.warn(f"{label}: sops will not read this file as encfile does: {notes[0]}{more}",
                       EncfileWarning, stacklevel=3)
     digest = mac.hexdigest().upper()
-    lastmodified = format_lastmodified(now or _dt.datetime.now(_dt.timezone.utc))
+    from datetime import datetime, timezone
+
+    lastmodified = format_lastmodified(now or datetime.now(timezone.utc))
     layout_data = parsed.layout()
     if layout_data.get("scalars"):
         layout_data["bound"] = layout.override_paths(layout_data["scalars"], paths)
@@ -282,17 +288,24 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
 
 # -- decryption ----------------------------------------------------------------------------
 
-@dataclass
 class Opened:
     """A parsed file whose values were decrypted and authenticated."""
 
-    parsed: Any
-    metadata: Metadata
-    layout: dict[str, Any] | None
-    label: str = "input"
-    key: bytes = field(default=b"", repr=False)  # the data key, for re-encrypting edits
-    fmt: str = "yaml"
-    digest: str = ""  # the MAC it verified
+    __slots__ = ("digest", "fmt", "key", "label", "layout", "metadata", "parsed")
+
+    def __init__(self, parsed: Any, metadata: Metadata, layout: dict[str, Any] | None,
+                 label: str = "input", key: bytes = b"", fmt: str = "yaml",
+                 digest: str = "") -> None:
+        self.parsed = parsed
+        self.metadata = metadata
+        self.layout = layout
+        self.label = label
+        self.key = key  # the data key, for re-encrypting edits; never in repr
+        self.fmt = fmt
+        self.digest = digest  # the MAC it verified
+
+    def __repr__(self) -> str:
+        return f"Opened(label={self.label!r}, fmt={self.fmt!r})"
 
     def text(self) -> str:
         try:

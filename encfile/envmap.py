@@ -10,12 +10,14 @@ a value. Values are strings: numbers and booleans as JSON writes them
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
-from typing import Any
 
 from .errors import InputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
 
@@ -31,8 +33,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "isoformat"):  # a YAML date or time; not importing datetime to ask
+        return str(value.isoformat()).replace("+00:00", "Z")
     return json.dumps(value, ensure_ascii=False)
 
 

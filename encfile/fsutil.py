@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from .errors import OutputError
 
@@ -17,10 +16,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
     did (its target is replaced). A new file gets mode 0600 when ``private`` (it
     holds plaintext), else the umask's default.
     """
-    target = Path(os.path.realpath(path))
-    folder = target.parent
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
     try:
-        mode = target.stat().st_mode & 0o7777
+        mode = os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
     except OSError as err:
@@ -35,7 +34,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
     import tempfile  # only when writing: it costs several ms to import
 
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
     except OSError as err:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
     try:
@@ -59,9 +58,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
 
 def append_private(path: str | os.PathLike[str], data: bytes) -> None:
     """Append to ``path``, creating it with mode 0600 (and its folder 0700) if needed."""
-    p = Path(path)
+    p = os.fspath(path)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(os.path.dirname(p) or ".", mode=0o700, exist_ok=True)
         fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     except OSError as err:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None

@@ -16,10 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from . import token as _token
 from .crypto import Cipher
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LAYOUT_VERSION = 1
 

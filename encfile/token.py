@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import binascii
 import re
-from typing import NamedTuple
 
 from .crypto import AuthenticationFailed, Cipher
 
@@ -35,11 +34,29 @@ class MalformedToken(ValueError):
     """The string looks like (or should be) a token but is not a valid one."""
 
 
-class Token(NamedTuple):
-    data: bytes
-    iv: bytes
-    tag: bytes
-    type: str
+class Token(tuple[bytes, bytes, bytes, str]):
+    """``(data, iv, tag, type)``; a tuple like a NamedTuple, without importing ``typing``."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: bytes, iv: bytes, tag: bytes, type: str) -> Token:
+        return super().__new__(cls, (data, iv, tag, type))
+
+    @property
+    def data(self) -> bytes:
+        return self[0]
+
+    @property
+    def iv(self) -> bytes:
+        return self[1]
+
+    @property
+    def tag(self) -> bytes:
+        return self[2]
+
+    @property
+    def type(self) -> str:
+        return self[3]
 
 
 def looks_like_token(text: str) -> bool:

@@ -16,9 +16,12 @@ crypto. The tree knows no crypto.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .rules import Rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Scalar:

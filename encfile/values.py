@@ -14,9 +14,12 @@ MAC byte-identical to sops's and avoids Python's microsecond-only datetimes.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as _dt
 
 KINDS = ("str", "int", "float", "bool", "time")
 
@@ -182,6 +185,8 @@ def parse_rfc3339(text: str) -> str:
 
 def time_to_python(text: str) -> _dt.datetime:
     """A ``type:time`` text as an aware datetime (nanoseconds truncated to microseconds)."""
+    import datetime as _dt
+
     m = _RFC3339.match(text)
     if not m:
         raise ValueError("not an RFC 3339 time")

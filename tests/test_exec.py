@@ -147,13 +147,16 @@ def test_no_plaintext_left_on_disk(project: Path, exec_env: dict[str, str],
 
 
 def test_exec_start_is_lean(project: Path, exec_env: dict[str, str]) -> None:
-    """exec never imports typer or ruamel when -f names a dotenv file."""
+    """exec imports neither typer nor ruamel, nor typing, dataclasses or datetime (10 ms of
+    start-up together), when -f names a dotenv file. (pathlib is off the path too, but runpy
+    and an editable install import it.)"""
     probe = ("import runpy, sys; sys.argv = ['encfile', 'exec', '-f', 'extra.enc.env', '--', "
              "sys.executable, '-c', 'pass']\n"
              "import os\n_real = os.execvpe\n"
              "def fake(file, args, env):\n"
              "    print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('typer', 'ruamel', 'keyring', 'click')))\n    sys.exit(0)\n"
+             "('typer', 'ruamel', 'keyring', 'click', 'typing', 'dataclasses', "
+             "'inspect', 'datetime')))\n    sys.exit(0)\n"
              "os.execvpe = fake\nrunpy.run_module('encfile', run_name='__main__')\n")
     result = subprocess.run([sys.executable, "-c", probe], env=exec_env, cwd=project,
                             capture_output=True, text=True, timeout=60)
@@ -213,3 +216,14 @@ def test_watch_restarts_the_command_when_the_secrets_change(tmp_path: Path,
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     assert "cannot be read" in stderr and "restarting the command" in stderr
     assert "one" not in stderr and "two" not in stderr
+
+
+def test_yaml_dates_and_times_reach_the_child_as_rfc3339(tmp_path: Path, home: Path) -> None:
+    encrypt_to(tmp_path / "s.enc.yaml", "day: 2024-01-02\nat: 2024-01-02T03:04:05Z\n"
+               "ratio: 0.5\nlist: [1, x]\n", "yaml")
+    env = child_env("-f", "s.enc.yaml", env=clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE)),
+                    cwd=tmp_path)
+    assert env["DAY"] == "2024-01-02T00:00:00Z"  # a type:time value, as sops exec-env shows it
+    assert env["AT"] == "2024-01-02T03:04:05Z"
+    assert env["RATIO"] == "0.5"
+    assert env["LIST_0"] == "1" and env["LIST_1"] == "x"

@@ -137,3 +137,20 @@ def test_wycheproof_aes_256_gcm(iv_bits: int, case: dict[str, str]) -> None:
 
 def test_b64_helpers_match_stdlib() -> None:
     assert token._b64(base64.b64encode(b"xyz").decode()) == b"xyz"
+
+
+def test_fast_aesgcm_import_is_the_public_class() -> None:
+    # crypto.py imports AESGCM from cryptography's Rust binding to skip 10 ms of Python
+    # imports; it must stay the very class the public API exports.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    assert crypto.AESGCM is AESGCM
+
+
+def test_wrong_tag_is_authentication_failed_not_invalid_tag() -> None:
+    cipher = Cipher(bytes(32))
+    data, iv, tag = cipher.seal(b"value", b"aad")
+    with pytest.raises(AuthenticationFailed):
+        cipher.open(data, iv, bytes(16), b"aad")
+    with pytest.raises(AuthenticationFailed):
+        cipher.open_joined(iv, data + tag, b"other aad")

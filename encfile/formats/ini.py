@@ -26,13 +26,15 @@ section (sops's flat metadata keys, aligned) is appended after a blank line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import InputError
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Hidden, Scalar
 from .splice import apply, overrides_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "ini"
 EXTENSIONS = (".ini", ".cfg")
@@ -62,33 +64,37 @@ class _Unreadable(Exception):
         self.continuation = continuation  # an indented line after a key: configparser style
 
 
-@dataclass
 class _Section:
-    name: str
-    node: Branch
-    header: tuple[int, int] | None  # span of the header line (newline excluded)
-    keys: dict[str, int] = field(default_factory=dict)  # key -> index in node
+    __slots__ = ("header", "keys", "name", "node")
+
+    def __init__(self, name: str, node: Branch, header: tuple[int, int] | None) -> None:
+        self.name = name
+        self.node = node
+        self.header = header  # span of the header line (newline excluded)
+        self.keys: dict[str, int] = {}  # key -> index in node
 
 
-@dataclass
+# A plain class, not a dataclass: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
 class ParsedIni:
-    text: str
-    nl: str
-    sections: list[_Section]
-    root: Branch
-    scalars: list[Scalar] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-    configparser: bool = False
-    meta: _Section | None = None
-    meta_pairs: list[tuple[str, str]] = field(default_factory=list)
-    meta_span: tuple[int, int] | None = None
-    tail_after_meta: bool = False
-    # `[name] ; comment`: (comment, line start, position after ']'). go-ini takes the name
-    # up to the LAST ']', and a token holds one, so the encrypted comment goes on a line
-    # of its own above the header (go-ini gives it to the section all the same).
-    header_comments: list[tuple[Comment, int, int]] = field(default_factory=list)
-    sops_notes: list[str] = field(default_factory=list)
-    overrides: dict[str, str] = field(default_factory=dict)
+    def __init__(self, text: str, nl: str, sections: list[_Section], root: Branch,
+                 configparser: bool = False) -> None:
+        self.text = text
+        self.nl = nl
+        self.sections = sections
+        self.root = root
+        self.scalars: list[Scalar] = []
+        self.comments: list[Comment] = []
+        self.configparser = configparser
+        self.meta: _Section | None = None
+        self.meta_pairs: list[tuple[str, str]] = []
+        self.meta_span: tuple[int, int] | None = None
+        self.tail_after_meta = False
+        # `[name] ; comment`: (comment, line start, position after ']'). go-ini takes the name
+        # up to the LAST ']', and a token holds one, so the encrypted comment goes on a line
+        # of its own above the header (go-ini gives it to the section all the same).
+        self.header_comments: list[tuple[Comment, int, int]] = []
+        self.sops_notes: list[str] = []
+        self.overrides: dict[str, str] = {}
 
     @property
     def roots(self) -> list[Branch]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any
 
 from .. import values
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Go escapes <, >, & (HTML safety), U+2028/U+2029 and control characters; it writes
 # invalid UTF-8 (here: surrogate-escaped bytes and lone surrogates) as U+FFFD.
