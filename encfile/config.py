@@ -25,11 +25,13 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import ConfigError, EncfileWarning, RecipientError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and dataclasses stay off exec's start-up path
+    from collections.abc import Mapping
+    from typing import Any
 
 CONFIG_NAMES = (".encfile.yaml", ".sops.yaml")
 ENV_VARS = ("ENCFILE_CONFIG", "SOPS_CONFIG")
@@ -48,25 +50,26 @@ _SOPS_ONLY_TOP_KEYS = {"stores", "destination_rules"}
 ENCFILE_TOP_KEYS = {"exec", "max_age"}
 
 
-@dataclass
 class CreationRule:
     """One ``creation_rules`` entry, checked."""
 
-    path_regex: str = ""
-    key_groups: list[list[str]] = field(default_factory=list)  # age recipients per group
-    shamir_threshold: int = 0
-    options: dict[str, Any] = field(default_factory=dict)  # the rule options that are set
-    line: int = 0
+    def __init__(self, line: int = 0) -> None:
+        self.path_regex = ""
+        self.key_groups: list[list[str]] = []  # age recipients per group
+        self.shamir_threshold = 0
+        self.options: dict[str, Any] = {}  # the rule options that are set
+        self.line = line
 
     def matches(self, relative_path: str) -> bool:
         return not self.path_regex or re.search(self.path_regex, relative_path) is not None
 
 
-@dataclass
 class Config:
-    path: str  # the config file
-    rules: list[CreationRule]
-    settings: dict[str, Any] = field(default_factory=dict)  # encfile-only top-level keys
+    def __init__(self, path: str, rules: list[CreationRule],
+                 settings: dict[str, Any] | None = None) -> None:
+        self.path = path  # the config file
+        self.rules = rules
+        self.settings: dict[str, Any] = settings or {}  # encfile-only top-level keys
 
     @property
     def folder(self) -> str:
@@ -87,15 +90,16 @@ class Config:
         return next((rule for rule in self.rules if rule.matches(relative)), None)
 
 
-@dataclass
 class Plan:
     """How one file is encrypted: recipient groups, threshold, rules, and where they came from."""
 
-    groups: list[list[str]]
-    shamir_threshold: int
-    rules: Any  # Rules | None (None: encfile's defaults decide)
-    config: Config | None = None
-    rule: CreationRule | None = None
+    def __init__(self, groups: list[list[str]], shamir_threshold: int, rules: Any,
+                 config: Config | None = None, rule: CreationRule | None = None) -> None:
+        self.groups = groups
+        self.shamir_threshold = shamir_threshold
+        self.rules = rules  # Rules | None (None: encfile's defaults decide)
+        self.config = config
+        self.rule = rule
 
 
 def plan(path: str, recipients: list[str], options: Mapping[str, Any], *,
@@ -180,19 +184,17 @@ def load(path: str) -> Config:
 
 
 def _load(path: str) -> Config:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from . import config_yaml
 
     label = f"'{path}'"
     try:
         with open(path, encoding="utf-8") as handle:
-            data = YAML(typ="rt").load(handle)
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read config file {label}: {err}") from None
-    except YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"config file {label} is not valid YAML{where}") from None
+    data = config_yaml.parse(text)  # most configs; ruamel costs 10 ms to import
+    if data is None:
+        data = _parse_with_ruamel(text, label)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -205,6 +207,18 @@ def _load(path: str) -> Config:
     rules = [_rule(item, index, raw_rules, label) for index, item in enumerate(raw_rules)]
     settings = {k: data[k] for k in ENCFILE_TOP_KEYS if k in data}
     return Config(path, rules, settings)
+
+
+def _parse_with_ruamel(text: str, label: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"config file {label} is not valid YAML{where}") from None
 
 
 def _line(node: Any, key: Any) -> int:
