@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from .. import token as _token
 from .. import values
@@ -44,6 +42,10 @@ from . import yaml_emit
 from .splice import apply
 from .yaml_events import events, parse_error_message
 from .yaml_resolve import exact_int, resolve, short_tag
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "yaml"
 WRAP_KEY = "data"  # holds a top-level list (as sops's binary format holds a whole file)
@@ -79,47 +81,53 @@ class _Frame:
         self.last_end = node.start
 
 
-@dataclass
+# Plain classes, not dataclasses: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
 class YamlDoc:
-    root: Branch
-    start: int
-    insert_at: int = -1  # where the sops block goes when encrypting
-    flow_root: bool = False
-    step: int = 0
-    root_col: int = 0
-    directive: tuple[int, int] | None = None  # the %YAML x.y token (go-yaml wants 1.1)
-    meta_raw: Any = None
-    meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
-    wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
-    meta_tail: tuple[int, int] | None = None  # between the `sops` block and the root's end
-    flow_prefix: str = ""  # a flow root map: what goes before the `"sops": {…}` entry
-    meta_flow_start: int = 0  # a flow root map (sops-made): end of the item before `sops`
+    def __init__(self, root: Branch, start: int) -> None:
+        self.root = root
+        self.start = start
+        self.insert_at = -1  # where the sops block goes when encrypting
+        self.flow_root = False
+        self.step = 0
+        self.root_col = 0
+        self.directive: tuple[int, int] | None = None  # the %YAML x.y token (go-yaml: 1.1)
+        self.meta_raw: Any = None
+        self.meta_span: tuple[int, int] | None = None  # the `sops` item, for removal
+        self.wrap: tuple[int, str] | None = None  # a top-level list: where `data:` was added
+        self.meta_tail: tuple[int, int] | None = None  # between `sops` and the root's end
+        self.flow_prefix = ""  # a flow root map: what goes before the `"sops": {…}` entry
+        self.meta_flow_start = 0  # a flow root map (sops-made): end of the item before `sops`
 
 
-@dataclass
 class _Pending:
-    comment: Comment
-    col: int
-    snapshot: tuple[_Frame, ...]
-    direct: bool  # no blank line between the previous item and this comment
+    __slots__ = ("col", "comment", "direct", "snapshot")
+
+    def __init__(self, comment: Comment, col: int, snapshot: tuple[_Frame, ...],
+                 direct: bool) -> None:
+        self.comment = comment
+        self.col = col
+        self.snapshot = snapshot
+        self.direct = direct  # no blank line between the previous item and this comment
 
 
-@dataclass
 class ParsedYaml:
     """A parsed YAML stream: the data trees plus what is needed to write it back."""
 
-    text: str
-    bom: str
-    nl: str
-    docs: list[YamlDoc] = field(default_factory=list)
-    # Block scalars whose value the line break before an appended `sops` block could change
-    # (empty ones, and those ending a file that has no final newline): when they stay in
-    # clear, the encrypted file shows them double-quoted and the layout keeps the source.
-    clear_blocks: list[Scalar] = field(default_factory=list)
-    # Line comments after an alias: they live in the alias's copy (see _Builder.add_comment).
-    alias_comments: list[Comment] = field(default_factory=list)
-    sops_notes: list[str] = field(default_factory=list)  # what sops will not read the same
-    overrides: dict[str, str] = field(default_factory=dict)  # from an opened layout
+    def __init__(self, text: str, bom: str, nl: str) -> None:
+        self.text = text
+        self.bom = bom
+        self.nl = nl
+        self.docs: list[YamlDoc] = []
+        # Block scalars whose value the line break before an appended `sops` block could
+        # change (empty ones, and those ending a file that has no final newline): when they
+        # stay in clear, the encrypted file shows them double-quoted and the layout keeps
+        # the source.
+        self.clear_blocks: list[Scalar] = []
+        # Line comments after an alias: they live in the alias's copy (see
+        # _Builder.add_comment).
+        self.alias_comments: list[Comment] = []
+        self.sops_notes: list[str] = []  # what sops will not read the same
+        self.overrides: dict[str, str] = {}  # from an opened layout
 
     # -- what the document layer uses ------------------------------------------------------
 

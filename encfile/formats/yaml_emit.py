@@ -13,12 +13,15 @@ literal blocks for multi-line text) so decrypted sops files look like
 from __future__ import annotations
 
 import binascii
-import datetime as _dt
 import re
-from typing import Any
+import sys
 
 from .. import values
 from .yaml_resolve import resolve_plain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _YAML11_BOOLS = frozenset(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
@@ -158,6 +161,13 @@ def render_flow_string(s: str) -> str:
 
 # -- the sops block -------------------------------------------------------------------
 
+def _is_datetime(value: object) -> bool:
+    # No datetime can exist before the module is imported, and the decrypt path never
+    # imports it (2 ms): ask sys.modules instead of importing it to ask.
+    module = sys.modules.get("datetime")
+    return module is not None and isinstance(value, module.datetime)
+
+
 def _block_value(value: Any, col: int, nl: str) -> str:
     """A scalar after ``key: `` or ``- `` in block context (strings may be literal blocks)."""
     if value is None:
@@ -168,8 +178,8 @@ def _block_value(value: Any, col: int, nl: str) -> str:
         return str(value)
     if isinstance(value, float):
         return render_scalar("float", values.format_float_f(value))
-    if isinstance(value, _dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
+    if _is_datetime(value):
+        return str(value.isoformat()).replace("+00:00", "Z")
     s = str(value)
     if "\n" in s:
         literal = _literal(s, col, nl)

@@ -10,10 +10,17 @@ Both parsers count a leading BOM differently, so callers strip it first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 _parser_class: Any = None
+# Up to this size, scanning in Python beats importing libyaml's binding (20 ms); beyond
+# it, libyaml's speed per event wins (2.6 µs against 1 µs).
+_FAST_MAX = 128 * 1024
 
 
 def _load() -> Any:
@@ -30,7 +37,18 @@ def _load() -> Any:
 
 
 def events(text: str) -> Iterator[Any]:
-    """Yield the parser events of ``text`` (which must not start with a BOM)."""
+    """Yield the parser events of ``text`` (which must not start with a BOM).
+
+    Plain block YAML (most encrypted files) is scanned here without loading ruamel;
+    everything else goes to libyaml (see :mod:`encfile.formats.yaml_fast`).
+    """
+    if len(text) <= _FAST_MAX and "_ruamel_yaml" not in sys.modules:
+        from . import yaml_fast
+
+        fast = yaml_fast.events(text)
+        if fast is not None:
+            yield from fast
+            return
     cls = _load()
     if cls:
         parser = cls(text)
