@@ -45,7 +45,7 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "edit", "set", "unset", "rotate", "updatekeys",
+_COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "git", "edit", "set", "unset", "rotate", "updatekeys",
              "status", "keygen", "identities")
 
 
@@ -1182,6 +1182,17 @@ def _build_app() -> Any:
                 epilog="Example: encfile exec-file secrets.enc.json -- myapp --config {}")(
         exec_file_command)
 
+    def git_command(ctx):  # type: ignore[no-untyped-def]
+        """Git integration: setup, status, textconv, merge, resolve, pre-commit."""
+        from . import cli_git
+
+        cli_git.main(list(ctx.args))
+
+    git_command.__annotations__ = {"ctx": typer.Context, "return": None}
+    app.command("git", add_help_option=False,
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                epilog="Example: encfile git setup")(git_command)
+
     @app.command("edit", epilog="Example: EDITOR=nano encfile edit secrets.enc.yaml")
     def edit_command(
         file: str = typer.Argument(..., help="The encrypted file (created if it does not exist)."),
@@ -1304,6 +1315,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             cmd_exec(args[1:])
         if args and args[0] == "exec-file":
             cmd_exec_file(args[1:])
+        if args and args[0] == "git":  # git runs these once per file: no typer
+            from . import cli_git
+
+            cli_git.main(args[1:])
         fast = None if os.environ.get("ENCFILE_NO_FAST_CLI") else fast_parse(args)
         if fast is not None:
             run_command(*fast)

@@ -104,19 +104,23 @@ def encrypt_text(
 
 
 def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime | None = None,
-                   label: str = "input") -> str:
+                   label: str = "input", also_reuse: Stash | None = None) -> str:
     """Encrypt an edited plaintext under ``previous``'s data key, recipients and rules.
 
     Every value and comment whose key path and plaintext did not change keeps its exact
     ciphertext (as sops does on edit and set), so the diff shows only what changed; new
     values get fresh IVs. Reusing an IV is safe here: same key, same AAD and same
     plaintext give the same ciphertext, and nothing else.
+
+    ``also_reuse`` offers more tokens to keep, from another file **under the same data
+    key** (the merge driver passes the other side's).
     """
     codec, parsed = _parse_plain(text, fmt, label)
     meta = previous.metadata
     rules = _whole_file_rules(codec, meta.rules)
+    stash = {**(also_reuse or {}), **previous.stash()}
     return _seal(parsed, previous.key, meta.key_groups, meta.shamir_threshold, rules, now,
-                 label, previous.stash(), meta.encfile_key_created)
+                 label, stash, meta.encfile_key_created)
 
 
 def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_threshold: int = 0,
@@ -160,6 +164,11 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_thre
         if meta.lastmodified else now
     return _seal(parsed, previous.key, [new_group], 0, rules, when, label, previous.stash(),
                  meta.encfile_key_created)
+
+
+def parse_plain(text: str, fmt: str, label: str = "input") -> Any:
+    """Parse a plaintext document (no metadata allowed); ``.to_python()`` gives its data."""
+    return _parse_plain(text, fmt, label)[1]
 
 
 def _parse_plain(text: str, fmt: str, label: str) -> tuple[Any, Any]:

@@ -17,6 +17,7 @@ code (the sops numbers, so scripts written for sops keep working)::
     │   └── MacMismatchError          51  the file MAC is missing, broken or different
     ├── ExtractPathError              91  a malformed ``--extract`` path
     ├── PathNotFoundError              1  ``--extract`` names a key that is not there
+    ├── MergeConflict                  1  both sides of a merge changed the same key
     └── OutputError                    3  the result could not be written
 
 Messages are lowercase, have no trailing period, quote user input, and never
@@ -39,6 +40,7 @@ __all__ = [
     "InputError",
     "IntegrityError",
     "MacMismatchError",
+    "MergeConflict",
     "NoIdentityError",
     "NotEncryptedError",
     "OutputError",
@@ -134,3 +136,17 @@ class PathNotFoundError(EncfileError):
 
 class OutputError(EncfileError):
     """The result could not be written where the user asked."""
+
+
+class MergeConflict(EncfileError):
+    """Both sides of a merge changed the same keys differently.
+
+    ``paths`` names them (never their values); ``candidates`` maps each to its
+    ``(ours, theirs)`` values, for ``encfile git resolve`` to show in an editor.
+    """
+
+    def __init__(self, message: str, paths: Sequence[str], *, hints: Sequence[str] = (),
+                 candidates: dict[str, tuple[object, object]] | None = None) -> None:
+        super().__init__(message, hints=hints)
+        self.paths = list(paths)
+        self.candidates = candidates or {}

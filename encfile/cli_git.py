@@ -1,0 +1,294 @@
+"""``encfile git …``: the terminal side of the git integration (part of the CLI layer).
+
+git runs ``textconv``, ``merge`` and ``pre-commit`` once per file or commit, so these
+commands have their own small parser and never import typer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from . import errors
+from .cli import _info, _keyring, _Out, _run_editor, _say, _write_stdout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+GIT_HELP = """\
+Usage: encfile git COMMAND [ARGS]
+
+  Use encrypted files in git as if they were plain text: diffs show values, merges
+  go key by key, and a pre-commit hook keeps plaintext secrets out of commits.
+
+Commands:
+  setup [--global] [--no-hook]   configure this repository (or your user) for encfile:
+                                 .gitattributes, diff and merge drivers, pre-commit hook
+  status [--json]                show what is configured
+  textconv FILE                  print FILE decrypted (git's diff driver)
+  merge BASE OURS THEIRS PATH    merge three versions key by key (git's merge driver)
+  resolve FILE [--ours|--theirs] settle a conflicted merge of FILE (in $EDITOR, or by side)
+  pre-commit [FILE...]           refuse staged files that must be encrypted but are not,
+                                 or are broken (the hook runs this)
+
+Example:
+  encfile git setup && git log -p secrets.enc.yaml
+
+Exit codes: 0 success; 1 a conflict, a refused commit or another error; 2 bad input.
+"""
+
+
+def main(args: list[str]) -> NoReturn:
+    """Run ``encfile git ARGS``."""
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(GIT_HELP)
+        sys.exit(0)
+    command, rest = args[0], args[1:]
+    flags = {a for a in rest if a.startswith("-")}
+    if flags & {"-h", "--help"}:
+        sys.stdout.write(GIT_HELP)
+        sys.exit(0)
+    if flags & {"-v", "--verbose"}:
+        _Out.verbose = True
+    if flags & {"-q", "--quiet"}:
+        _Out.quiet = True
+    positional = [a for a in rest if not a.startswith("-") or a == "-"]
+    known = {"setup": {"--global", "--no-hook"}, "status": {"--json"}, "textconv": set(),
+             "merge": set(), "resolve": {"--ours", "--theirs"}, "pre-commit": set()}
+    if command not in known:
+        raise errors.EncfileError(f"no such git command: {command!r}",
+                                  hints=["see 'encfile git --help'"])
+    unknown = flags - known[command] - {"-v", "--verbose", "-q", "--quiet"}
+    if unknown:
+        raise errors.EncfileError(f"no such option for 'git {command}': {sorted(unknown)[0]}",
+                                  hints=["see 'encfile git --help'"])
+    handler = {"setup": _setup, "status": _status, "textconv": _textconv, "merge": _merge,
+               "resolve": _resolve, "pre-commit": _pre_commit}[command]
+    sys.exit(handler(positional, flags))
+
+
+def _need(positional: list[str], count: int, usage: str) -> None:
+    if len(positional) != count:
+        raise errors.EncfileError(f"usage: encfile git {usage}",
+                                  hints=["see 'encfile git --help'"])
+
+
+# -- setup and status ------------------------------------------------------------------------
+
+def _setup(positional: list[str], flags: set[str]) -> int:
+    from . import gitsetup
+
+    _need(positional, 0, "setup [--global] [--no-hook]")
+    command = gitsetup.self_command()
+    changed: list[str] = []
+    if "--global" in flags:
+        changed += gitsetup.set_drivers("--global", None, command)
+        attributes = gitsetup.global_attributes_file(None)
+        changed += gitsetup.add_attributes(attributes, gitsetup.DEFAULT_PATTERNS)
+    else:
+        root = gitsetup.repo_root()
+        patterns, notes = gitsetup.patterns_for(root)
+        for note in notes:
+            _say("note", note)
+        changed += gitsetup.add_attributes(os.path.join(root, ".gitattributes"), patterns)
+        changed += gitsetup.set_drivers("--local", root, command)
+        if "--no-hook" not in flags:
+            changed += gitsetup.install_hook(root, command)
+    for line in changed:
+        sys.stderr.write(f"encfile: {line}\n")
+    if not changed:
+        sys.stderr.write("encfile: already set up; nothing changed\n")
+    return 0
+
+
+def _status(positional: list[str], flags: set[str]) -> int:
+    from . import gitsetup
+
+    _need(positional, 0, "status [--json]")
+    found = gitsetup.status()
+    if "--json" in flags:
+        _write_stdout((json.dumps(found, indent=2) + "\n").encode())
+        return 0
+    lines = [f"repository: {found['repository'] or '(not in a git repository)'}"]
+    for scope in ("local", "global"):
+        settings: Any = found.get(scope)
+        if settings is None:
+            continue
+        for key, value in settings.items():
+            lines.append(f"{scope} {key}: {value if value is not None else '(not set)'}")
+    if found["repository"] is not None:
+        patterns: Any = found["patterns"]
+        lines.append(f".gitattributes patterns: {', '.join(patterns) or '(none)'}")
+        lines.append(f"pre-commit hook: {'installed' if found['hook'] else 'not installed'}")
+    _write_stdout(("\n".join(lines) + "\n").encode())
+    return 0
+
+
+# -- textconv --------------------------------------------------------------------------------
+
+def _textconv(positional: list[str], flags: set[str]) -> int:
+    """Decrypt for a diff; a version that cannot be decrypted is shown as it is, plus why."""
+    from . import _api, formats
+    from .document import open_text
+
+    _need(positional, 1, "textconv FILE")
+    path = positional[0]
+    text = _api.read_file(path, binary=True)
+    fmt = formats.detect(path)
+    try:
+        plain = open_text(text, fmt=fmt, keyring=_keyring(), label=f"'{path}'").text()
+    except errors.NotEncryptedError:
+        plain = text
+    except errors.EncfileError as err:
+        ending = "" if not text or text.endswith("\n") else "\n"
+        plain = f"{text}{ending}encfile: this version cannot be decrypted: {err.message}\n"
+    _write_stdout(plain.encode("utf-8", "surrogateescape"))
+    return 0
+
+
+# -- merge and resolve -----------------------------------------------------------------------
+
+def _open_side(text: str, fmt: str, label: str, keyring: Any) -> Any:
+    from .document import open_text
+
+    return open_text(text, fmt=fmt, keyring=keyring, label=label)
+
+
+def _is_encrypted(text: str, fmt: str) -> bool:
+    from . import formats
+
+    try:
+        return formats.get(fmt).parse(text).metadata is not None
+    except errors.EncfileError:
+        return False
+
+
+def _merge(positional: list[str], flags: set[str]) -> int:
+    from . import _api, formats, fsutil, gitmerge
+    from .gitsetup import git
+
+    _need(positional, 4, "merge BASE OURS THEIRS PATH")
+    base_file, ours_file, theirs_file, path = positional
+    fmt = formats.detect(path)
+    base, ours, theirs = (_api.read_file(f, binary=True) for f in positional[:3])
+    if not (_is_encrypted(ours, fmt) and _is_encrypted(theirs, fmt)):
+        # Not (both) encrypted: plain text, so git's own line merge is right and safe.
+        _info(f"'{path}' is not encrypted on both sides; merging it as text")
+        return git(["merge-file", "-L", "ours", "-L", "base", "-L", "theirs", ours_file,
+                    base_file, theirs_file], check=False).returncode and 1
+    keyring = _keyring()
+    opened_base = (_open_side(base, fmt, f"'{path}' (base)", keyring)
+                   if _is_encrypted(base, fmt) else None)
+    merged = gitmerge.merge_opened(opened_base, _open_side(ours, fmt, f"'{path}' (ours)", keyring),
+                                   _open_side(theirs, fmt, f"'{path}' (theirs)", keyring),
+                                   path=path, keyring=keyring)
+    fsutil.atomic_write(ours_file, merged.text.encode("utf-8", "surrogateescape"))
+    for note in merged.notes:
+        _say("note", f"'{path}': {note}")
+    _info(f"merged '{path}' key by key")
+    return 0
+
+
+def _stage_text(rel: str, stage: int, root: str) -> str | None:
+    from .gitsetup import git
+
+    result = git(["show", f":{stage}:{rel}"], root, check=False)
+    return result.stdout.decode("utf-8", "surrogateescape") if result.returncode == 0 else None
+
+
+def _resolve(positional: list[str], flags: set[str]) -> int:
+    from . import formats, fsutil, gitmerge, gitsetup
+
+    _need(positional, 1, "resolve FILE [--ours|--theirs]")
+    if {"--ours", "--theirs"} <= flags:
+        raise errors.EncfileError("--ours and --theirs cannot be used together")
+    path = positional[0]
+    root = gitsetup.repo_root()
+    rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    ours, theirs = _stage_text(rel, 2, root), _stage_text(rel, 3, root)
+    if ours is None or theirs is None:
+        raise errors.InputError(f"'{path}' has no merge conflict to resolve",
+                                hints=["git status lists the conflicted files"])
+    base = _stage_text(rel, 1, root)
+    fmt = formats.detect(path)
+    keyring = _keyring()
+    opened_base = _open_side(base, fmt, f"'{path}' (base)", keyring) \
+        if base is not None and _is_encrypted(base, fmt) else None
+    sides = (opened_base, _open_side(ours, fmt, f"'{path}' (ours)", keyring),
+             _open_side(theirs, fmt, f"'{path}' (theirs)", keyring))
+    choose: dict[str, str] = {}
+    for _ in range(2):
+        try:
+            merged = gitmerge.merge_opened(sides[0], sides[1], sides[2], path=path,
+                                           keyring=keyring, choose=choose)
+            break
+        except errors.MergeConflict as err:
+            if not err.paths or choose:
+                raise
+            if flags & {"--ours", "--theirs"}:
+                side = "ours" if "--ours" in flags else "theirs"
+                choose = dict.fromkeys(err.paths, side)
+            else:
+                choose = _choose_in_editor(path, err.candidates)
+    else:  # pragma: no cover - the second round either merges or raises
+        raise errors.EncfileError(f"'{path}': could not resolve")
+    fsutil.atomic_write(path, merged.text.encode("utf-8", "surrogateescape"))
+    gitsetup.git(["add", "--", rel], root)
+    for note in merged.notes:
+        _say("note", f"'{path}': {note}")
+    sys.stderr.write(f"encfile: resolved '{path}' (encrypted) and staged it; commit to "
+                     "finish the merge\n")
+    return 0
+
+
+_CHOOSE_HELP = ("For each key, replace the {ours, theirs} pair by \"ours\" or \"theirs\", "
+                "then save and quit.")
+
+
+def _choose_in_editor(path: str, candidates: dict[str, tuple[Any, Any]]) -> dict[str, str]:
+    from . import fsutil
+
+    shown = {"//": _CHOOSE_HELP, **{k: {"ours": o, "theirs": t}
+                                    for k, (o, t) in sorted(candidates.items())}}
+    with fsutil.private_tempdir() as folder:
+        name = os.path.join(folder, "conflicts.json")
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(shown, handle, indent=2, ensure_ascii=False, default=str)
+            handle.write("\n")
+        _run_editor(name)
+        with open(name, encoding="utf-8") as handle:
+            try:
+                answer = json.load(handle)
+            except ValueError:
+                raise errors.InputError("the edited choices are not valid JSON; nothing was "
+                                        "changed") from None
+    choose = {}
+    for key in candidates:
+        pick = answer.get(key) if isinstance(answer, dict) else None
+        if pick not in ("ours", "theirs"):
+            raise errors.InputError(f"no choice for '{key}' (write \"ours\" or \"theirs\"); "
+                                    "nothing was changed")
+        choose[key] = pick
+    return choose
+
+
+# -- pre-commit ------------------------------------------------------------------------------
+
+def _pre_commit(positional: list[str], flags: set[str]) -> int:
+    from . import gitsetup, precommit
+
+    root = gitsetup.repo_root()
+    paths = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")
+             for p in positional] or None
+    found = precommit.problems(root, _keyring(), paths)
+    for problem in found:
+        _say("error", f"'{problem.path}' {problem.problem}")
+        _say("hint", problem.fix)
+    if found:
+        _say("hint", "the commit was refused; fix the files above and commit again")
+        return 1
+    _info("pre-commit: every staged secrets file is encrypted and intact")
+    return 0
