@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck vectors clean
+.PHONY: demo test lint typecheck vectors clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +64,7 @@ vectors: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## bench: encfile against sops side by side (medians, ratios, peak memory); --record writes RESULTS.md
+bench:
+	$(PYTHON) benchmarks/bench.py $(BENCH_ARGS)
