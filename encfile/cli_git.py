@@ -36,7 +36,8 @@ Commands:
 Example:
   encfile git setup && git log -p secrets.enc.yaml
 
-Exit codes: 0 success; 1 a conflict, a refused commit or another error; 2 bad input.
+Exit codes: 0 success (textconv always); 1 a conflict, a refused commit, a usage error or
+another error; 2 unreadable input; 128 no identity for a merge.
 """
 
 
@@ -46,7 +47,17 @@ def main(args: list[str]) -> NoReturn:
         sys.stdout.write(GIT_HELP)
         sys.exit(0)
     command, rest = args[0], args[1:]
-    flags = {a for a in rest if a.startswith("-")}
+    known = {"setup": {"--global", "--no-hook"}, "status": {"--json"}, "textconv": set(),
+             "merge": set(), "resolve": {"--ours", "--theirs"}, "pre-commit": set()}
+    if command not in known:
+        raise errors.EncfileError(f"no such git command: {command!r}",
+                                  hints=["see 'encfile git --help'"])
+    # Paths come from git as they are (a file may be called '-x.enc.yaml'): only the
+    # command's own options count as options, and '--' ends them.
+    allowed = known[command] | {"-v", "--verbose", "-q", "--quiet", "-h", "--help"}
+    end = rest.index("--") if "--" in rest else len(rest)
+    flags = {a for a in rest[:end] if a in allowed}
+    positional = [a for a in rest[:end] if a not in allowed] + rest[end + 1:]
     if flags & {"-h", "--help"}:
         sys.stdout.write(GIT_HELP)
         sys.exit(0)
@@ -54,16 +65,11 @@ def main(args: list[str]) -> NoReturn:
         _Out.verbose = True
     if flags & {"-q", "--quiet"}:
         _Out.quiet = True
-    positional = [a for a in rest if not a.startswith("-") or a == "-"]
-    known = {"setup": {"--global", "--no-hook"}, "status": {"--json"}, "textconv": set(),
-             "merge": set(), "resolve": {"--ours", "--theirs"}, "pre-commit": set()}
-    if command not in known:
-        raise errors.EncfileError(f"no such git command: {command!r}",
-                                  hints=["see 'encfile git --help'"])
-    unknown = flags - known[command] - {"-v", "--verbose", "-q", "--quiet"}
-    if unknown:
-        raise errors.EncfileError(f"no such option for 'git {command}': {sorted(unknown)[0]}",
-                                  hints=["see 'encfile git --help'"])
+    if command not in ("textconv", "merge"):
+        unknown = [a for a in positional if a.startswith("-") and a != "-"]
+        if unknown and end == len(rest):
+            raise errors.EncfileError(f"no such option for 'git {command}': {unknown[0]}",
+                                      hints=["see 'encfile git --help'"])
     handler = {"setup": _setup, "status": _status, "textconv": _textconv, "merge": _merge,
                "resolve": _resolve, "pre-commit": _pre_commit}[command]
     sys.exit(handler(positional, flags))
@@ -100,6 +106,12 @@ def _setup(positional: list[str], flags: set[str]) -> int:
         sys.stderr.write(f"encfile: {line}\n")
     if not changed:
         sys.stderr.write("encfile: already set up; nothing changed\n")
+    verbose = gitsetup.git(["config", "--type=bool", "--get", "commit.verbose"], None,
+                           check=False).stdout.strip()
+    if verbose == b"true":
+        _say("note", "commit.verbose is on: 'git commit' will show decrypted values in the "
+             "message editor, and git keeps that text in .git/COMMIT_EDITMSG")
+        _say("hint", "git config commit.verbose false   # in this repository")
     return 0
 
 
@@ -135,9 +147,10 @@ def _textconv(positional: list[str], flags: set[str]) -> int:
 
     _need(positional, 1, "textconv FILE")
     path = positional[0]
-    text = _api.read_file(path, binary=True)
-    fmt = formats.detect(path)
+    text = ""
     try:
+        text = _api.read_file(path, binary=True)
+        fmt = formats.detect(path)
         plain = open_text(text, fmt=fmt, keyring=_keyring(), label=f"'{path}'").text()
     except errors.NotEncryptedError:
         plain = text

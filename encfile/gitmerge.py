@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import json
+import shlex
 from difflib import SequenceMatcher
 
 from . import merge3
@@ -176,10 +177,25 @@ def layout(base: str, ours: str, theirs: str, *, fmt: str,
                           theirs.splitlines(keepends=True))
     found = _search(chunks, fmt, merged, multi)
     if found is None and any(chunk[0] == "conflict" for chunk in chunks):
+        # Neighbouring lines changed on each side (`a:` by ours, `b:` by theirs) make
+        # one conflicting run: merge such runs line by line when the lines correspond.
+        found = _search(_linewise(chunks), fmt, merged, multi)
+    if found is None and any(chunk[0] == "conflict" for chunk in chunks):
         # Then split each conflicting run at the lines both sides have (a file added on
         # both branches has no base at all): what remains are two insertions at one place.
         found = _search(_refined(chunks), fmt, merged, multi)
     return found
+
+
+def _linewise(chunks: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for chunk in chunks:
+        if chunk[0] == "conflict" and len(chunk[1]) == len(chunk[2]) == len(chunk[3]):
+            for old, mine, other in zip(chunk[1], chunk[2], chunk[3], strict=True):
+                out += merge3.merge([old], [mine], [other])
+        else:
+            out.append(chunk)
+    return out
 
 
 def _refined(chunks: list[Any]) -> list[Any]:
@@ -240,18 +256,24 @@ def merge_opened(base: Opened | None, ours: Opened, theirs: Opened, *, path: str
         raise MergeConflict(
             f"'{path}': both sides changed {len(names)} key{'s' if len(names) > 1 else ''}: "
             + ", ".join(names), names, candidates=conflicts,
-            hints=[f"run 'encfile git resolve {path}' (or with --ours / --theirs); the file "
-                   "in the working tree is still encrypted (our version)"])
+            hints=[f"run: encfile git resolve {shlex.quote(path)} (or with --ours / --theirs); "
+                   "the file in the working tree is still encrypted (our version)"])
     laid_out = layout(base_text, ours.text(), theirs.text(), fmt=fmt, merged=merged,
                       multi=multi)
     if laid_out is None:
         raise MergeConflict(
             f"'{path}': the changes merge key by key, but their lines overlap in a way "
             "encfile cannot lay out", [],
-            hints=[f"run 'encfile git resolve {path}' and edit the result"])
+            hints=[f"take one side (git checkout --ours -- {shlex.quote(path)}) and apply "
+                   "the other side's changes with 'encfile set' or 'encfile edit', then "
+                   "git add it"])
     text, notes = laid_out
     return Merged(_encrypt(text, ours, theirs, path=path, config_path=config_path, now=now,
                            notes=notes), notes)
+
+
+def _rules_text(rules: Any) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in rules.as_dict().items()) or "the defaults"
 
 
 def _encrypt(text: str, ours: Opened, theirs: Opened, *, path: str, config_path: str | None,
@@ -260,6 +282,13 @@ def _encrypt(text: str, ours: Opened, theirs: Opened, *, path: str, config_path:
     from .document import encrypt_text, reencrypt_text
 
     meta_o, meta_t = ours.metadata, theirs.metadata
+    if meta_o.rules != meta_t.rules:
+        # Ours' rules could leave in clear what theirs encrypts: no guessing here.
+        raise MergeConflict(
+            f"'{path}': the two sides encrypt different values (their rules differ: "
+            f"{_rules_text(meta_o.rules)} against {_rules_text(meta_t.rules)})", [],
+            hints=["merge by hand: take one side with 'git checkout --ours' (or --theirs) "
+                   "and apply the other side's changes with 'encfile edit'"])
     same_key = hmac.compare_digest(ours.key, theirs.key)
     if same_key and meta_o.recipient_groups == meta_t.recipient_groups:
         return reencrypt_text(text, fmt=ours.fmt, previous=ours, now=now, label=f"'{path}'",
@@ -273,6 +302,14 @@ def _encrypt(text: str, ours: Opened, theirs: Opened, *, path: str, config_path:
     except EncfileError:
         plan = None
     if plan is None:
+        if len(meta_o.key_groups) > 1 or len(meta_t.key_groups) > 1:
+            # With key groups (Shamir), a smaller group list can mean *fewer* shares
+            # needed: only a creation rule can say who may read the result.
+            raise MergeConflict(
+                f"'{path}': the two sides have different key groups, and no creation rule "
+                "says which the merged file should have", [],
+                hints=["add a creation rule for it to .encfile.yaml (or .sops.yaml), then "
+                       "merge again"])
         theirs_all = set(meta_t.recipients)
         groups = [[r for r in group if r in theirs_all] for group in meta_o.recipient_groups]
         groups = [g for g in groups if g]

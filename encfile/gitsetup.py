@@ -97,9 +97,13 @@ def glob_of(regex: str) -> list[str] | None:
     glob, i = "", 0
     while i < len(body):
         two = body[i:i + 2]
-        if two in (".*", ".+") or body.startswith("[^/]*", i) or body.startswith("[^/]+", i):
+        if two in (".*", ".+"):
+            # may cross folders: after a '/', git's '**/' does (zero or more folders)
+            glob += "**/*" if glob.endswith("/") else "*"
+            i += 2
+        elif body.startswith("[^/]*", i) or body.startswith("[^/]+", i):
             glob += "*"
-            i += 5 if body[i] == "[" else 2
+            i += 5
         elif body[i] == "\\" and i + 1 < len(body) and body[i + 1] in ".-_/":
             glob += body[i + 1]
             i += 2
@@ -111,7 +115,7 @@ def glob_of(regex: str) -> list[str] | None:
     if not glob or glob == "*":
         return None
     if not end_anchored and not glob.endswith("*"):
-        glob += "*"
+        glob += "**" if glob.endswith("/") else "*"  # `secrets/`: all below the folder
     if "/" in glob.strip("/"):
         return [glob if start_anchored else "**/" + glob.lstrip("*").lstrip("/")]
     if start_anchored:
@@ -222,14 +226,19 @@ def install_hook(root: str, command: str) -> list[str]:
     except FileNotFoundError:
         current = None
     if current == wanted:
-        return []
+        if os.access(path, os.X_OK):
+            return []
+        os.chmod(path, 0o755)
+        return [f"made the pre-commit hook {path} executable again"]
     if current is not None and HOOK_MARKER not in current:
         chained = os.path.join(folder, CHAINED_HOOK)
         if os.path.exists(chained):
             raise InputError(f"both '{path}' and '{chained}' exist; encfile will not guess "
                              "which to keep", hints=["merge them, or pass --no-hook"])
         os.replace(path, chained)
-        changed.append(f"kept the existing pre-commit hook as {chained} (it still runs)")
+        runs = "it still runs" if os.access(chained, os.X_OK) else \
+            "it runs once it is executable, as before"
+        changed.append(f"kept the existing pre-commit hook as {chained} ({runs})")
     os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(wanted)

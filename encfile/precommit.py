@@ -20,6 +20,8 @@ from .gitsetup import git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .keys import KeyRing
 
 _TOKEN = re.compile(r"ENC\[[^\]\s]*\]?")
@@ -86,6 +88,13 @@ def check_text(text: str, path: str, keyring: KeyRing | None) -> Problem | None:
             _token.parse(found)
     except (EncfileError, ValueError) as err:
         return Problem(path, f"has broken metadata or tokens ({err})", restore)
+    clear = _clear_values(parsed, metadata)
+    if clear:
+        more = f" (and {len(clear) - 1} more)" if len(clear) > 1 else ""
+        return Problem(path, f"has a value in clear that its rules say must be encrypted: "
+                       f"{clear[0]}{more}",
+                       f"encrypt it again: encfile edit '{path}' (or decrypt, fix and "
+                       "encrypt), then git add it")
     if keyring is None:
         return None
     try:
@@ -95,6 +104,28 @@ def check_text(text: str, path: str, keyring: KeyRing | None) -> Problem | None:
     except EncfileError as err:
         return Problem(path, f"does not verify ({err.message})", restore)
     return None
+
+
+def _clear_values(parsed: Any, metadata: Any) -> list[str]:
+    """Key paths of values that the file's rules encrypt but that are not tokens (a value
+    added in clear by someone without the key)."""
+    from . import token as _token
+    from .tree import Hidden, walk
+
+    rules = metadata.rules.with_default()
+    found: list[str] = []
+
+    def on_value(node: Any, aad: str, encrypted: bool) -> None:
+        if encrypted and node.text and type(node) is not Hidden \
+                and not _token.looks_like_token(node.text):
+            found.append(aad.rstrip(":").replace(":", ".") or "(the document)")
+
+    def on_comment(node: Any, aad: str, encrypted: bool) -> None:
+        return None
+
+    for root in parsed.roots:
+        walk(root, rules, on_value, on_comment)
+    return found
 
 
 def problems(root: str, keyring: KeyRing | None, paths: list[str] | None = None) -> list[Problem]:

@@ -148,9 +148,9 @@ def test_setup_outside_a_repository_is_a_clear_error(tmp_path: Path,
     (r"\.enc\.yaml$", ["*.enc.yaml"]),
     (r"\.enc\.(yaml|json)$", ["*.enc.yaml", "*.enc.json"]),
     (r".*\.enc\.env$", ["*.enc.env"]),
-    (r"^secrets/.*\.yaml$", ["secrets/*.yaml"]),
+    (r"^secrets/.*\.yaml$", ["secrets/**/*.yaml"]),
     (r"^prod\.enc\.yaml$", ["/prod.enc.yaml"]),
-    (r"secrets/", ["**/secrets/*"]),
+    (r"secrets/", ["**/secrets/**"]),
     (r"\.enc\.", ["*.enc.*"]),
     (r"(dev|prod)/[^/]+\.yaml$", ["**/dev/*.yaml", "**/prod/*.yaml"]),
     (r"\.ya?ml$", None),
@@ -451,3 +451,73 @@ def test_dotenv_files_merge_by_key_too(repo: Path, genv: dict[str, str]) -> None
     text = encfile.decrypt((repo / "app.enc.env").read_text(), format="dotenv",
                            identities=identity)
     assert text == "A=zebra-ours\nB=2\nC=walrus-added\n"
+
+
+def test_neighbouring_keys_changed_on_each_side_merge(repo: Path, genv: dict[str, str]) -> None:
+    branch(repo, genv, "feature")
+    set_value(repo, genv, "s.enc.yaml", '["level"]', "4")
+    git(repo, "commit", "-qam", "theirs", env=genv)
+    git(repo, "checkout", "-q", "main", env=genv)
+    set_value(repo, genv, "s.enc.yaml", '["api"]', '"zebra-ours"')  # the line above level
+    git(repo, "commit", "-qam", "ours", env=genv)
+    result = git(repo, "merge", "-m", "merge", "feature", env=genv, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    data = load_docs(decrypt(repo / "s.enc.yaml"))[0]
+    assert data["api"] == "zebra-ours" and data["level"] == 4
+
+
+def test_sides_with_different_rules_do_not_merge(repo: Path, genv: dict[str, str]) -> None:
+    branch(repo, genv, "feature")
+    (repo / "s.enc.yaml").write_text(encfile.encrypt(
+        "db:\n  password: x\n  user: app\napi: k1\nlevel: 3\n", recipients=TEST_PUBLIC,
+        format="yaml", rules=encfile.Rules(encrypted_regex="^(db|api)$")))
+    git(repo, "commit", "-qam", "theirs: fewer values encrypted", env=genv)
+    git(repo, "checkout", "-q", "main", env=genv)
+    set_value(repo, genv, "s.enc.yaml", '["api"]', '"zebra-ours"')
+    git(repo, "commit", "-qam", "ours", env=genv)
+    ours = (repo / "s.enc.yaml").read_text()
+    result = git(repo, "merge", "-m", "merge", "feature", env=genv, check=False)
+    assert result.returncode != 0
+    assert b"their rules differ" in result.stdout + result.stderr
+    assert (repo / "s.enc.yaml").read_text() == ours
+
+
+def test_textconv_takes_file_names_that_look_like_options(repo: Path,
+                                                          genv: dict[str, str]) -> None:
+    (repo / "-x.enc.yaml").write_text(enc("token: hunter2-old\n"))
+    git(repo, "add", "--", "-x.enc.yaml", env=genv)
+    git(repo, "commit", "-qm", "dash", env=genv)
+    set_value(repo, genv, "./-x.enc.yaml", '["token"]', '"hunter2-new"')
+    diff = git(repo, "diff", env=genv).stdout.decode()
+    assert "-token: hunter2-old" in diff and "+token: hunter2-new" in diff
+
+
+def test_textconv_of_undecodable_bytes_still_succeeds(repo: Path, genv: dict[str, str]) -> None:
+    (repo / "bad.enc.yaml").write_bytes(b"a: [1]\nb: \xff\n")
+    result = run_encfile("git", "textconv", "bad.enc.yaml", env=genv, cwd=repo)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    assert result.stdout.startswith(b"a: [1]\nb: \xff\n")
+    assert b"cannot be decrypted: invalid YAML: the text is not valid UTF-8" in result.stdout
+
+
+def test_a_clear_value_added_to_someone_elses_file_is_refused(
+        repo: Path, genv: dict[str, str]) -> None:
+    (repo / "team.enc.yaml").write_text(enc("token: zebra-theirs\n", OTHER_PUBLIC))
+    git(repo, "add", "team.enc.yaml", env=genv)
+    git(repo, "commit", "-qm", "their file", env=genv)
+    text = (repo / "team.enc.yaml").read_text()
+    (repo / "team.enc.yaml").write_text("leak: hunter2-new\n" + text)
+    git(repo, "add", "team.enc.yaml", env=genv)
+    result = git(repo, "commit", "-qm", "leak", env=genv, check=False)
+    assert result.returncode != 0
+    assert "has a value in clear that its rules say must be encrypted: leak" in \
+        result.stderr.decode()
+
+
+def test_setup_repairs_a_hook_that_lost_its_executable_bit(repo: Path,
+                                                           genv: dict[str, str]) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.chmod(0o644)
+    result = run_encfile("git", "setup", env=genv, cwd=repo)
+    assert b"executable again" in result.stderr
+    assert hook.stat().st_mode & stat.S_IXUSR

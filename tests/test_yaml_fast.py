@@ -107,6 +107,7 @@ def test_fixed_shapes_are_answered_and_agree(text: str) -> None:
     "", "# only\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: >\n  f\n", "a: [1, 2]\n",
     "a: b\n  c\n", "a:\tb\n", "a: 1\r\n", "\ufeffa: 1\n", "%YAML 1.2\n---\na: 1\n",
     "a: 1\n...\n", "a: |+\n  x\n\nb: 1\n", "? a\n: b\n", "a: 'x\n  y'\n", "a: \"\\x41\"\n",
+    "a: b\x01c\n", "a: \ud800\n", "a: \x7f\n", "- x:\n#", "  _:\n#", "  1: \"\"\n ",
 ])
 def test_yaml_beyond_the_shape_is_declined(text: str) -> None:
     assert yaml_fast.events(text) is None

@@ -51,7 +51,12 @@ def events(text: str) -> Iterator[Any]:
             return
     cls = _load()
     if cls:
-        parser = cls(text)
+        try:
+            parser = cls(text)
+        except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8
+            from ..errors import InputError
+
+            raise InputError("invalid YAML: the text is not valid UTF-8") from None
         try:
             while True:
                 event = parser.get_event()

@@ -82,11 +82,19 @@ _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0"
             "b": "\b", "f": "\f"}
 
 
+# Characters libyaml accepts in a stream, less tab, CR and NEL (declined here to keep
+# line handling simple) and the line separators; anything else is for libyaml to refuse.
+_UNSCANNED = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                        "\U00010000-\U0010ffff]")
+
+
 def events(text: str) -> list[Any] | None:
     """libyaml's events for ``text``, or None when it is not plain block YAML."""
-    if not text or "\t" in text or "\r" in text or text[0] == "\ufeff" or "\x85" in text \
-            or "\u2028" in text or "\u2029" in text:
+    if not text or _UNSCANNED.search(text):
         return None
+    if not text.endswith("\n") and not text[text.rfind("\n") + 1:].lstrip(" ")[:1].strip("#"):
+        return None  # a last line of spaces or a comment, with no line break: libyaml's
+        # marks for the blocks it closes there are not worth copying
     try:
         return _Scanner(text).run()
     except _Decline:
