@@ -47,6 +47,15 @@ IDENTITY_VARS = KEY_VARS + KEY_FILE_VARS + KEY_CMD_VARS + (SSH_KEY_VAR,)
 _CMD_TIMEOUT = 60
 
 
+def _warn_mode(path: str, mode: int) -> None:
+    import warnings
+
+    from .errors import EncfileWarning
+
+    warnings.warn(f"key file '{path}' is readable by other users (mode {mode & 0o777:04o}); "
+                  f"run: chmod 600 '{path}'", EncfileWarning, stacklevel=4)
+
+
 # Paths are plain strings here: pathlib costs 3 ms of imports on every ``encfile -d``.
 def _home(env: Mapping[str, str]) -> str:
     return env.get("HOME") or os.path.expanduser("~")
@@ -122,6 +131,9 @@ class KeyRing:
         try:
             with open(path, "rb") as f:
                 data = f.read()
+                mode = os.fstat(f.fileno()).st_mode
+            if mode & 0o077 and age.SECRET_PREFIX.encode() in data.upper():
+                _warn_mode(path, mode)
             if age.scrypt_work_factor(data) is not None:
                 self._add_protected(name, data, out)
                 return

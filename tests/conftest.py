@@ -39,6 +39,11 @@ def _key_parts(path: Path) -> tuple[str, str]:
     return public, secret
 
 
+# A fresh clone checks files out 0644 under the usual umask; encfile warns about key files
+# that others can read, so the committed test keys are made private first.
+for _key_file in (KEY_FILE, OTHER_KEY_FILE):
+    _key_file.chmod(0o600)
+
 TEST_PUBLIC, TEST_SECRET = _key_parts(KEY_FILE)
 OTHER_PUBLIC, OTHER_SECRET = _key_parts(OTHER_KEY_FILE)
 
