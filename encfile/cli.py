@@ -58,6 +58,7 @@ class _Conflict(Exception):
 class _Out:
     quiet = False
     verbose = False
+    force = False  # -o may write through a symlink, FIFO or device
 
 
 def _say(kind: str, message: str) -> None:
@@ -218,7 +219,7 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
         for path, data in outputs:
             fsutil.atomic_write(path, data)
     elif output:
-        fsutil.atomic_write(output, outputs[0][1])
+        fsutil.write_output(output, outputs[0][1], force=_Out.force)
     else:
         _write_stdout(outputs[0][1])
 
@@ -274,7 +275,7 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     joined = _join_stream(plains)
     data = joined.encode("utf-8", "surrogateescape")
     if output:
-        fsutil.atomic_write(output, data, private=True)
+        fsutil.write_output(output, data, private=True, force=_Out.force)
     else:
         _write_stdout(data)
 
@@ -999,6 +1000,7 @@ def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
     """Run ``encrypt`` or ``decrypt`` with parsed options (from typer or the fast parser)."""
     get = opts.get
     _Out.verbose, _Out.quiet = bool(get("verbose")), bool(get("quiet"))
+    _Out.force = bool(get("force"))
     if name == "encrypt":
         rules = {k: get(k) for k in _RULE_OPTIONS}
         rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
@@ -1019,6 +1021,7 @@ _COMMON_OPTIONS = {
     "-v": ("verbose", False), "--verbose": ("verbose", False),
     "-q": ("quiet", False), "--quiet": ("quiet", False),
     "--config": ("config", True),
+    "--force": ("force", False),
 }
 FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
@@ -1100,6 +1103,8 @@ def _build_app() -> Any:
     quiet_opt = typer.Option(False, "--quiet", "-q", help="Print no warnings.")
     in_place_opt = typer.Option(False, "--in-place", "-i", help="Write the result over the file.")
     output_opt = typer.Option(None, "--output", "-o", help="Write the result to this file.")
+    force_opt = typer.Option(False, "--force", help="Let -o write through a symlink, FIFO or "
+                             "device (refused by default).")
     input_type_opt = typer.Option(None, "--input-type",
                                   help="Input format: yaml, json, dotenv, ini or binary; default from the file name.")
     config_opt = typer.Option(None, "--config", help="The creation rules file (default: the "
@@ -1138,6 +1143,7 @@ def _build_app() -> Any:
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
         config: str | None = config_opt,
+        force: bool = force_opt,
     ) -> None:
         """Encrypt a file's values (the same as 'encfile -e FILE')."""
         run_command("encrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
@@ -1158,6 +1164,7 @@ def _build_app() -> Any:
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
         config: str | None = config_opt,
+        force: bool = force_opt,
     ) -> None:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
         run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])

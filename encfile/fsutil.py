@@ -56,6 +56,50 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
             os.close(dir_fd)
 
 
+def write_output(path: str, data: bytes, *, private: bool = False, force: bool = False) -> None:
+    """Write the file the user named with ``-o``.
+
+    A regular file (or a new one) is replaced atomically, as by :func:`atomic_write`.
+    A symlink, a FIFO or a device is refused unless ``force``: plaintext must not follow
+    a link someone else planted. With ``force``, a link is followed and a special file
+    is written into directly (no rename is possible there). A folder is always refused.
+    """
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        atomic_write(path, data, private=private)
+        return
+    except OSError as err:
+        raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
+    if stat.S_ISREG(st.st_mode):
+        atomic_write(path, data, private=private)
+        return
+    kinds = ((stat.S_ISLNK, "a symlink"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(st.st_mode)), "not a regular file")
+    if kind == "a folder":
+        raise OutputError(f"cannot write '{path}': it is a folder")
+    if not force:
+        raise OutputError(f"refusing to write to '{path}': it is {kind}",
+                          hints=["pass --force to write through it"])
+    try:
+        target_regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        target_regular = True  # a dangling link: its target is created
+    except OSError as err:
+        raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
+    if target_regular:
+        atomic_write(path, data, private=private)
+        return
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as err:
+        raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
+
+
 def append_private(path: str | os.PathLike[str], data: bytes) -> None:
     """Append to ``path``, creating it with mode 0600 (and its folder 0700) if needed."""
     p = os.fspath(path)

@@ -24,9 +24,12 @@ from conftest import (
     PLAIN,
     TEST_PUBLIC,
     TEST_SECRET,
+    assert_cli_error,
     clean_env,
     run_encfile,
 )
+
+import encfile
 
 ROUNDTRIP_FILES = [
     "anchors.yaml", "blocks.yaml", "bom.yaml", "comments.yaml", "crlf.yaml", "flow.yaml",
@@ -823,3 +826,33 @@ def test_broken_pipe_has_no_traceback(when: str, tmp_path: Path, env: dict[str, 
     assert b"Traceback" not in stderr
     assert b"Exception ignored" not in stderr
     assert proc.returncode in (0, 1)  # not killed by a signal, not a crash
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_output_onto_a_symlink_or_fifo_needs_force(tmp_path: Path, env: dict[str, str],
+                                                   kind: str) -> None:
+    enc = tmp_path / "s.enc.yaml"
+    enc.write_text(encfile.encrypt("password: hunter2\n", recipients=TEST_PUBLIC,
+                                   format="yaml"))
+    target = tmp_path / "elsewhere.yaml"
+    out = tmp_path / "out.yaml"
+    if kind == "symlink":
+        target.write_text("untouched\n")
+        out.symlink_to(target)
+    else:
+        os.mkfifo(out)
+    result = run_encfile("-d", str(enc), "-o", str(out), env=env)
+    assert_cli_error(result, 3)
+    assert f"refusing to write to '{out}': it is a {kind.replace('fifo', 'FIFO')}" in \
+        result.stderr.decode()
+    if kind == "symlink":
+        assert target.read_text() == "untouched\n" and out.is_symlink()
+        forced = run_encfile("-d", str(enc), "-o", str(out), "--force", env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert out.is_symlink() and target.read_text() == "password: hunter2\n"
+    else:
+        reader = subprocess.Popen(["cat", str(out)], stdout=subprocess.PIPE)
+        forced = run_encfile("-d", str(enc), "-o", str(out), "--force", env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert reader.communicate(timeout=30)[0] == b"password: hunter2\n"
+        assert stat.S_ISFIFO(out.lstat().st_mode)
