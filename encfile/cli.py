@@ -45,7 +45,7 @@ Exit codes (sops's numbers):
 """
 
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
-_COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "git", "edit", "set", "unset", "rotate", "updatekeys",
+_COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "git", "init", "edit", "set", "unset", "rotate", "updatekeys",
              "status", "keygen", "identities")
 
 
@@ -992,6 +992,55 @@ def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
             sys.stderr.write(f"Public key: {identity.public}\n")
 
 
+def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) -> None:
+    """A key if the user has none, .encfile.yaml for ``patterns``, git setup, next steps."""
+    from . import _api, fsutil, gitsetup, project
+    from .age import split_recipients
+    from .keys import KeyRing, sops_default_key_file
+
+    project.check_no_config(os.getcwd())
+    if age:
+        recipients = split_recipients(age)
+    else:
+        found = project.find_public_key(KeyRing(passphrase=_ask_passphrase))
+        if found is None:
+            identity = _api.generate_identity()
+            key_file = sops_default_key_file()
+            fsutil.append_private(key_file, identity.file_block().encode("ascii"))
+            sys.stderr.write(f"encfile: created an identity in '{key_file}' (mode 0600); "
+                             "back it up: without it, nothing encrypted for it can be read\n")
+            found = (identity.public, key_file)
+        else:
+            sys.stderr.write(f"encfile: using your identity {found[0]} ({found[1]})\n")
+        recipients = [found[0]]
+    regex = project.rule_regex(patterns)
+    path = project.write_config(os.getcwd(), regex, recipients)
+    sys.stderr.write(f"encfile: wrote '{path}': files matching '{regex}' are encrypted for "
+                     f"{', '.join(recipients)}\n")
+    in_git = False
+    if not no_git:
+        try:
+            gitsetup.repo_root()
+            in_git = True
+        except errors.InputError:
+            _say("note", "not a git repository: run 'encfile git setup' after 'git init'")
+    if in_git:
+        from . import cli_git
+
+        cli_git._setup([], {"--no-hook"} if no_hook else set())
+    example = patterns[0].replace("**/", "").replace("*", "app") if patterns else \
+        "secrets.enc.yaml"
+    steps = [
+        "Next steps:",
+        f"  encfile edit {example}            # create it in $EDITOR (plaintext stays on tmpfs)",
+        f"  encfile -e -i {example}           # or encrypt an existing file in place",
+        f"  encfile -d {example}              # print it decrypted",
+        "  encfile exec -f FILE -- ./your-app   # run with the values in the environment",
+        "  git add .encfile.yaml" + (" .gitattributes" if in_git else "") + f" {example}",
+    ]
+    _write_stdout(("\n".join(steps) + "\n").encode())
+
+
 _RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
                  "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex")
 
@@ -1301,6 +1350,22 @@ def _build_app() -> Any:
         keyring."""
         _Out.verbose = verbose
         cmd_keygen(output, use_keyring)
+
+    @app.command("init", epilog="Example: encfile init 'secrets/*.yaml' '*.enc.env'")
+    def init_command(
+        patterns: list[str] = typer.Argument(None, help="Which files are secret (globs; "
+                                             "default: *.enc.* and *.enc).", show_default=False),
+        age: str | None = typer.Option(None, "--age", "-a", help="Recipients (default: your "
+                                       "identity's public key; one is made if you have none)."),
+        no_git: bool = typer.Option(False, "--no-git", help="Do not run 'encfile git setup'."),
+        no_hook: bool = typer.Option(False, "--no-hook", help="Set up git without the "
+                                     "pre-commit hook."),
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
+    ) -> None:
+        """Set up a project: a key if you have none, .encfile.yaml, git drivers and hook."""
+        _Out.verbose, _Out.quiet = verbose, quiet
+        cmd_init(patterns or [], age, no_git, no_hook)
 
     @app.command("identities", epilog="Example: encfile identities --json")
     def identities_command(

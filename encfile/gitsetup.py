@@ -136,10 +136,13 @@ def patterns_for(folder: str) -> tuple[list[str], list[str]]:
         return list(DEFAULT_PATTERNS), []
     out: list[str] = []
     notes: list[str] = []
+    from .project import DEFAULT_REGEX
+
     for rule in found.rules:
         if not rule.path_regex:
             continue
-        globs = glob_of(rule.path_regex)
+        globs = list(DEFAULT_PATTERNS) if rule.path_regex == DEFAULT_REGEX else \
+            glob_of(rule.path_regex)
         if globs is None:
             notes.append(f"path_regex {rule.path_regex!r} (line {rule.line}) has no simple glob; "
                          "covered by the default patterns")
