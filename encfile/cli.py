@@ -880,6 +880,7 @@ Options:
                       restart the command (or send it --signal, e.g. HUP).
   --signal NAME       With --watch: signal the command instead of restarting it.
   -v, --verbose       Say what is being done.
+  -q, --quiet         Print no warnings.
 
 Example: encfile exec-file secrets.enc.json -- myapp --config {}
 """
@@ -908,6 +909,8 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
             opts[name[2:].replace("-", "_")] = _option_value(name, inline, rest)
         elif arg in ("-v", "--verbose"):
             _Out.verbose = True
+        elif arg in ("-q", "--quiet"):
+            _Out.quiet = True
         elif arg.startswith("-") and arg != "-":
             raise errors.EncfileError(f"no such option: {arg}",
                                       hints=["see 'encfile exec-file --help'"])
@@ -1332,10 +1335,11 @@ def _build_app() -> Any:
         check: bool = typer.Option(False, "--check", help="Exit 1 if a file needs attention."),
         config: str | None = config_opt,
         input_type: str | None = input_type_opt,
+        verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
     ) -> None:
         """Recipients, data key age and MAC of encrypted files; plaintext that should not be."""
-        _Out.quiet = quiet
+        _Out.verbose, _Out.quiet = verbose, quiet
         cmd_status(paths or [], as_json, check, config, input_type)
 
     @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
@@ -1345,10 +1349,11 @@ def _build_app() -> Any:
         use_keyring: bool = typer.Option(False, "--keyring", help="Store it in the OS keyring "
                                          "(service 'encfile') instead of printing it."),
         verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
     ) -> None:
         """Create an age identity; print it, append it to a key file, or keep it in the OS
         keyring."""
-        _Out.verbose = verbose
+        _Out.verbose, _Out.quiet = verbose, quiet
         cmd_keygen(output, use_keyring)
 
     @app.command("init", epilog="Example: encfile init 'secrets/*.yaml' '*.enc.env'")
@@ -1370,8 +1375,11 @@ def _build_app() -> Any:
     @app.command("identities", epilog="Example: encfile identities --json")
     def identities_command(
         as_json: bool = typer.Option(False, "--json", help="One JSON object per identity."),
+        verbose: bool = verbose_opt,
+        quiet: bool = quiet_opt,
     ) -> None:
         """List the identities encfile finds, and where (public keys only)."""
+        _Out.verbose, _Out.quiet = verbose, quiet
         cmd_identities(as_json)
 
     return app

@@ -33,6 +33,11 @@ Commands:
   pre-commit [FILE...]           refuse staged files that must be encrypted but are not,
                                  or are broken (the hook runs this)
 
+Options (every command):
+  -v, --verbose                  say what is being done
+  -q, --quiet                    print no notes or warnings
+  -h, --help                     show this help
+
 Example:
   encfile git setup && git log -p secrets.enc.yaml
 
