@@ -74,6 +74,13 @@ def write_output(path: str, data: bytes, *, private: bool = False, force: bool =
     except OSError as err:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
     if stat.S_ISREG(st.st_mode):
+        if private and st.st_mode & 0o077:
+            import warnings
+
+            from .errors import EncfileWarning
+
+            warnings.warn(f"'{path}' keeps its mode {st.st_mode & 0o777:04o}: other users "
+                          "can read the plaintext written to it", EncfileWarning, stacklevel=2)
         atomic_write(path, data, private=private)
         return
     kinds = ((stat.S_ISLNK, "a symlink"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
@@ -100,11 +107,26 @@ def write_output(path: str, data: bytes, *, private: bool = False, force: bool =
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
 
 
+def _private_folders(folder: str) -> None:
+    """Create ``folder`` and every missing parent 0700 (``os.makedirs`` gives the mode only
+    to the last one, and the umask to the others)."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for new in reversed(missing):
+        os.mkdir(new, 0o700)
+        os.chmod(new, 0o700)
+
+
 def append_private(path: str | os.PathLike[str], data: bytes) -> None:
     """Append to ``path``, creating it with mode 0600 (and its folder 0700) if needed."""
     p = os.fspath(path)
     try:
-        os.makedirs(os.path.dirname(p) or ".", mode=0o700, exist_ok=True)
+        _private_folders(os.path.dirname(p) or ".")
         fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     except OSError as err:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
