@@ -25,11 +25,17 @@ MAX_INPUT_BYTES = 100 * 1024 * 1024  # ENCFILE_MAX_SIZE overrides (bytes)
 
 
 def max_input_bytes() -> int:
-    value = os.environ.get("ENCFILE_MAX_SIZE", "")
-    try:
-        return int(value) if value else MAX_INPUT_BYTES
-    except ValueError:
+    value = os.environ.get("ENCFILE_MAX_SIZE", "").strip()
+    if not value:
         return MAX_INPUT_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise InputError(f"ENCFILE_MAX_SIZE must be a number of bytes, not {value!r}",
+                         hints=[f"e.g. ENCFILE_MAX_SIZE={2 * MAX_INPUT_BYTES}"])
+    return limit
 
 
 def _keyring(identities: Identities) -> KeyRing:
@@ -130,16 +136,21 @@ def encrypt(
                         rules=rules, shamir_threshold=shamir_threshold, now=now)
 
 
-def open_encrypted(text: str, *, format: str = "yaml", identities: Identities = None,
+def open_encrypted(text: str, *, format: str | None = None, identities: Identities = None,
                    ignore_mac: bool = False, label: str = "input") -> Opened:
-    """Decrypt and authenticate; the result renders text (``.text()``) or data (``.data()``)."""
+    """Decrypt and authenticate; the result renders text (``.text()``) or data (``.data()``).
+
+    ``format``: yaml, json, dotenv, ini or binary; by default it is told from the text
+    (the way each format stores the sops metadata).
+    """
+    from . import formats
     from .document import open_text
 
-    return open_text(text, fmt=format, keyring=_keyring(identities), label=label,
-                     ignore_mac=ignore_mac)
+    return open_text(text, fmt=format or formats.sniff_encrypted(text),
+                     keyring=_keyring(identities), label=label, ignore_mac=ignore_mac)
 
 
-def decrypt(text: str, *, format: str = "yaml", identities: Identities = None,
+def decrypt(text: str, *, format: str | None = None, identities: Identities = None,
             ignore_mac: bool = False) -> str:
     """Decrypt a sops-format document; formatting, comments and layout are preserved."""
     return open_encrypted(text, format=format, identities=identities,
@@ -152,7 +163,7 @@ def _single(docs: list[Any], label: str) -> Any:
     return docs[0]
 
 
-def loads(text: str, *, format: str = "yaml", identities: Identities = None) -> Any:
+def loads(text: str, *, format: str | None = None, identities: Identities = None) -> Any:
     """Decrypt a sops-format document to Python data (a dict for a mapping)."""
     return _single(open_encrypted(text, format=format, identities=identities).data(), "input")
 
@@ -197,11 +208,13 @@ def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str
     """
     from .document import encrypt_text
 
-    if recipients is None and not key_groups:
+    if not key_groups:
+        # The creation rule's options apply even when recipients are given (as in sops).
         from . import config
 
         options = {k: v for k, v in (rules.as_dict() if rules else {}).items() if v}
-        plan = config.plan(os.fspath(path), [], options)
+        given = _groups(recipients, None)[0] if recipients is not None else []
+        plan = config.plan(os.fspath(path), given, options)
         key_groups, shamir_threshold, rules = plan.groups, plan.shamir_threshold, plan.rules
 
     fmt = _format_of(path, format)

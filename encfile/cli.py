@@ -367,9 +367,13 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     try:
         with fsutil.private_tempdir(allow_disk=allow_disk) as folder:
             tmp = os.path.join(folder, os.path.basename(path) or "file")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(plain.encode("utf-8", "surrogateescape"))
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(plain.encode("utf-8", "surrogateescape"))
+            except OSError as err:
+                raise errors.OutputError(f"cannot write the plaintext for the editor in "
+                                         f"'{folder}': {err.strerror or err}") from None
             last_failed: str | None = None
             header = ""
             while True:
@@ -1001,7 +1005,7 @@ def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) 
     from .age import split_recipients
     from .keys import KeyRing, sops_default_key_file
 
-    project.check_no_config(os.getcwd())
+    existing = os.path.exists(os.path.join(os.getcwd(), ".encfile.yaml"))
     if age:
         recipients = split_recipients(age)
     else:
@@ -1017,9 +1021,15 @@ def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) 
             sys.stderr.write(f"encfile: using your identity {found[0]} ({found[1]})\n")
         recipients = [found[0]]
     regex = project.rule_regex(patterns)
-    path = project.write_config(os.getcwd(), regex, recipients)
-    sys.stderr.write(f"encfile: wrote '{path}': files matching '{regex}' are encrypted for "
-                     f"{', '.join(recipients)}\n")
+    if existing:
+        # A clone of a project that uses encfile: its rules stay; the user needs a key
+        # (above), git setup (below), and a teammate to add the key to the rules.
+        _say("note", "this project already has .encfile.yaml: it is kept as it is; ask a "
+             f"teammate to add your key {recipients[0]} to it and run 'encfile updatekeys -y .'")
+    else:
+        path = project.write_config(os.getcwd(), regex, recipients)
+        sys.stderr.write(f"encfile: wrote '{path}': files matching '{regex}' are encrypted "
+                         f"for {', '.join(recipients)}\n")
     in_git = False
     if not no_git:
         try:
@@ -1030,7 +1040,8 @@ def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) 
     if in_git:
         from . import cli_git
 
-        cli_git._setup([], {"--no-hook"} if no_hook else set())
+        cli_git._setup([], {"--no-hook"} if no_hook else set(),
+                       patterns=project.attribute_patterns(patterns) if patterns else None)
     example = patterns[0].replace("**/", "").replace("*", "app") if patterns else \
         "secrets.enc.yaml"
     steps = [

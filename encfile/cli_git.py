@@ -88,7 +88,8 @@ def _need(positional: list[str], count: int, usage: str) -> None:
 
 # -- setup and status ------------------------------------------------------------------------
 
-def _setup(positional: list[str], flags: set[str]) -> int:
+def _setup(positional: list[str], flags: set[str], patterns: list[str] | None = None) -> int:
+    """``patterns``: gitattributes patterns to use instead of those made from the rules."""
     from . import gitsetup
 
     _need(positional, 0, "setup [--global] [--no-hook]")
@@ -100,9 +101,10 @@ def _setup(positional: list[str], flags: set[str]) -> int:
         changed += gitsetup.add_attributes(attributes, gitsetup.DEFAULT_PATTERNS)
     else:
         root = gitsetup.repo_root()
-        patterns, notes = gitsetup.patterns_for(root)
-        for note in notes:
-            _say("note", note)
+        if patterns is None:
+            patterns, notes = gitsetup.patterns_for(root)
+            for note in notes:
+                _say("note", note)
         changed += gitsetup.add_attributes(os.path.join(root, ".gitattributes"), patterns)
         changed += gitsetup.set_drivers("--local", root, command)
         if "--no-hook" not in flags:

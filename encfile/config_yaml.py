@@ -35,6 +35,10 @@ _NUMBERISH = re.compile(r"[-+]?(?:\.?[0-9]|\.(?:inf|Inf|INF|nan|NaN|NAN)\Z)")
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 _NULL = {"", "~", "null", "Null", "NULL"}
+# Characters YAML allows in a stream, less NEL and the line separators (ruamel reads those
+# as line breaks) and the BOM: anything else is for ruamel to read or refuse.
+_UNREAD = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
+                     "\uff00-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t"}
 # A plain scalar may not start with these (they begin other YAML constructs).
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
@@ -75,6 +79,8 @@ def parse(text: str) -> Any:
 
     An empty document (only comments) is ``{}``.
     """
+    if _UNREAD.search(text):
+        return None
     lines: list[tuple[int, int, str]] = []  # (line number, indent, content)
     for number, raw in enumerate(text.split("\n")):
         line = raw[:-1] if raw.endswith("\r") else raw

@@ -278,6 +278,7 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
     if hidden:
         layout_data["hidden"] = layout.comment_digest(hidden)
     layout_data["shape"] = layout.comment_digest(shape)
+    layout_data["keys"] = layout.key_outline(parsed.roots)
     metadata = Metadata(
         key_groups=groups,
         lastmodified=lastmodified,
@@ -522,6 +523,11 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
                     raise TamperedValueError(f"{label}: its structure was changed (a key "
                                              "renamed, an empty value added or removed, or "
                                              "clear values re-split)")
+            if "keys" in sealed_layout and not hmac.compare_digest(
+                    str(sealed_layout["keys"]), layout.key_outline(parsed.roots)):
+                raise TamperedValueError(f"{label}: its keys were renamed or re-nested (sops "
+                                         "joins key paths with ':', so `a:b` and `a` > `b` "
+                                         "look alike to it)")
     elif strict and not ignore_mac:
         raise TamperedValueError(f"{label}: its layout data is missing")
     elif hidden:

@@ -69,7 +69,11 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
         if name in out:
             raise InputError(f"{source}: the keys {out[name][1]!r} and {path!r} both become "
                              f"${name}", hints=["rename one of them, or use --no-flatten"])
-        out[name] = (_text(value), path)
+        text = _text(value)
+        if "\0" in text:
+            raise InputError(f"{source}: the value of {path!r} contains a NUL byte, which no "
+                             "environment variable can hold", hints=["use exec-file instead"])
+        out[name] = (text, path)
 
     for key, value in data.items():
         add([str(key)], value)

@@ -10,6 +10,7 @@ code (the sops numbers, so scripts written for sops keep working)::
     ├── NotEncryptedError              1  decrypting a file without sops metadata
     ├── RecipientError                 1  a malformed age recipient, or none given
     ├── ConfigError                    1  a bad .encfile.yaml/.sops.yaml, or no rule for a file
+    ├── RuleError (in rules.py)        1  two encryption rules at once, or a bad regex
     ├── NoIdentityError              128  no identity could unwrap the data key
     ├── IntegrityError                    the file was changed by someone without the key
     │   ├── TamperedValueError        25  a value, comment or layout token fails to

@@ -171,6 +171,31 @@ def memory_folders() -> list[str]:
             and filesystem_type(c) in _MEMORY_FS]
 
 
+def _sweep_stale(parent: str) -> None:
+    """Remove our folders that a killed encfile left behind (``encfile-<pid>-…`` whose
+    process is gone): a SIGKILL skips every ``finally``."""
+    import re
+    import shutil
+
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        m = re.match(r"encfile-(\d+)-", name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
 @contextlib.contextmanager
 def private_tempdir(*, allow_disk: bool = False) -> Iterator[str]:
     """A fresh 0700 folder on tmpfs, removed with everything in it on exit.
@@ -186,7 +211,9 @@ def private_tempdir(*, allow_disk: bool = False) -> Iterator[str]:
         raise OutputError("no memory file system (tmpfs) to hold the plaintext while editing",
                           hints=["set XDG_RUNTIME_DIR to a tmpfs folder, or pass "
                                  "--allow-disk-temp to accept a temp file on disk"])
-    folder = tempfile.mkdtemp(prefix="encfile-", dir=folders[0] if folders else None)
+    parent = folders[0] if folders else tempfile.gettempdir()
+    _sweep_stale(parent)
+    folder = tempfile.mkdtemp(prefix=f"encfile-{os.getpid()}-", dir=parent)
     try:
         os.chmod(folder, 0o700)
         yield folder

@@ -77,3 +77,30 @@ def open_layout(cipher: Cipher, sealed: str, lastmodified: str, mac: str) -> dic
     if not isinstance(layout, dict) or layout.get("v") != LAYOUT_VERSION:
         raise _token.MalformedToken("unsupported layout version")
     return layout
+
+
+def key_outline(roots: Sequence[Any]) -> str:
+    """A digest of every key with its depth, in document order.
+
+    sops's key paths join keys with ':', so `a:b` and `a` → `b` give the same AAD and
+    MAC; this outline tells them apart (and any other re-nesting of keys).
+    """
+    from .tree import Alias, Branch, Comment, Seq
+
+    parts: list[str] = []
+    for root in roots:
+        todo: list[tuple[Any, int]] = [(root, 0)]
+        while todo:
+            node, depth = todo.pop()
+            while isinstance(node, Alias):
+                node = node.target
+            if isinstance(node, Branch):
+                entries = [e for e in node if isinstance(e, tuple)]
+                parts += [f"{depth}\x1fk\x1f{key}" for key, _ in entries]
+                todo += [(value, depth + 1) for _, value in reversed(entries)]
+            elif isinstance(node, Seq):
+                items = [i for i in node if not isinstance(i, Comment)]
+                parts.append(f"{depth}\x1fs\x1f{len(items)}")
+                todo += [(item, depth + 1) for item in reversed(items)]
+        parts.append("\x1e")
+    return comment_digest(parts)

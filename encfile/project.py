@@ -48,6 +48,12 @@ def regex_of(pattern: str) -> str:
     return head + out.lstrip("/") + "$"
 
 
+def attribute_patterns(patterns: Sequence[str]) -> list[str]:
+    """The same globs as gitattributes patterns (which read `*`, `**/` and a leading `/`
+    the way :func:`regex_of` does)."""
+    return [p.lstrip("/") if "/" in p.strip("/") else p for p in patterns]
+
+
 def rule_regex(patterns: Sequence[str]) -> str:
     if not patterns:
         return DEFAULT_REGEX

@@ -90,3 +90,25 @@ def test_rules_encrypted_regex() -> None:
                           rules=encfile.Rules(encrypted_regex="^(data|stringData)$"))
     assert "kind: Secret" in enc and "name: one" in enc and "abc123" not in enc
     assert "encrypted_regex: ^(data|stringData)$" in enc
+
+
+@pytest.mark.parametrize(("fmt", "text"), [
+    ("yaml", "a: 1\n"), ("json", '{"a": 1}\n'), ("dotenv", "A=1\n"), ("ini", "[s]\nk = v\n"),
+    ("binary", "\x00\x01 bytes"),
+])
+def test_decrypt_tells_the_format_from_the_text(fmt: str, text: str) -> None:
+    enc = encfile.encrypt(text, recipients=TEST_PUBLIC, format=fmt)
+    assert encfile.decrypt(enc, identities=[TEST_SECRET]) == text
+
+
+def test_encrypt_file_with_recipients_still_applies_the_rule_options(tmp_path: Path) -> None:
+    (tmp_path / ".encfile.yaml").write_text(
+        f"creation_rules:\n  - encrypted_regex: ^password$\n    age: {TEST_PUBLIC}\n")
+    (tmp_path / "s.yaml").write_text("user: app\npassword: hunter2\n")
+    enc = encfile.encrypt_file(tmp_path / "s.yaml", recipients=TEST_PUBLIC)
+    assert "user: app\n" in enc and "hunter2" not in enc
+
+
+def test_merge_conflict_is_part_of_the_public_error_tree() -> None:
+    assert issubclass(encfile.MergeConflict, encfile.EncfileError)
+    assert "MergeConflict" in encfile.__all__

@@ -56,7 +56,7 @@ def test_init_in_an_empty_repository_leads_to_readable_diffs(
     assert "-  password: hunter2\n" in diff and "+  password: s3cret\n" in diff
 
 
-def test_init_uses_an_existing_identity_and_never_overwrites(
+def test_init_uses_an_existing_identity_and_keeps_an_existing_config(
         fresh: tuple[Path, dict[str, str]]) -> None:
     repo, env = fresh
     env = {**env, "SOPS_AGE_KEY_FILE": str(KEY_FILE)}
@@ -67,10 +67,23 @@ def test_init_uses_an_existing_identity_and_never_overwrites(
     assert f"age: {TEST_PUBLIC}" in config and "path_regex: '^secrets/(.*/)?[^/]*\\.yaml$'" \
         in config
     assert not (repo / ".gitattributes").exists()
-    again = run_encfile("init", env=env, cwd=repo)
-    assert again.returncode == 1
-    assert b"already exists; encfile init does not overwrite it" in again.stderr
+    again = run_encfile("init", env=env, cwd=repo)  # a teammate's clone: rules are kept
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"already has .encfile.yaml: it is kept" in again.stderr
     assert (repo / ".encfile.yaml").read_text() == config
+    assert "*.enc.* diff=encfile" in (repo / ".gitattributes").read_text()
+
+
+def test_init_with_several_globs_sets_up_git_for_each(fresh: tuple[Path, dict[str, str]]) -> None:
+    repo, env = fresh
+    env = {**env, "SOPS_AGE_KEY_FILE": str(KEY_FILE)}
+    result = run_encfile("init", "secrets/*.yaml", "*.enc.env", env=env, cwd=repo)
+    assert result.returncode == 0, result.stderr.decode()
+    attributes = (repo / ".gitattributes").read_text()
+    assert "secrets/*.yaml diff=encfile" in attributes
+    assert "*.enc.env diff=encfile" in attributes
+    checked = git(repo, "check-attr", "diff", "--", "secrets/app.yaml", "x/prod.enc.env", env=env)
+    assert checked.count(": diff: encfile") == 2
 
 
 @pytest.mark.parametrize(("glob", "matches", "misses"), [

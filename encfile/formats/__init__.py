@@ -53,3 +53,25 @@ def detect(path: str) -> str:
         return "dotenv"
     return "binary"
 
+
+
+def sniff_encrypted(text: str) -> str:
+    """The format of an encrypted text, from where its sops metadata is: a JSON object
+    (``{"data", "sops"}`` alone is a binary file), ``sops_mac=`` lines (dotenv), a
+    ``[sops]`` section (INI); else YAML."""
+    import re
+
+    body = text.lstrip("\ufeff \t\r\n")
+    if body.startswith("{"):
+        import json
+
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return "json"  # let the JSON reader say what is wrong
+        return "binary" if isinstance(data, dict) and set(data) == {"data", "sops"} else "json"
+    if re.search(r"^sops_mac=", text, re.M):
+        return "dotenv"
+    if re.search(r"^\[sops\]\s*$", text, re.M):
+        return "ini"
+    return "yaml"

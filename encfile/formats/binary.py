@@ -75,7 +75,7 @@ def _wrapped(text: str) -> dict[str, Any] | None:
         return None
     try:
         data = _json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # any bytes are a valid plain binary file
         return None
     if isinstance(data, dict) and isinstance(data.get("sops"), dict):
         return data

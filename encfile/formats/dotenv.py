@@ -155,6 +155,9 @@ class ParsedDotenv:
                 if str(index) in blanks:
                     splices.append((start, end, blanks[str(index)]))
         splices += [(s, e, "") for s, e in self.meta_lines]
+        if layout and self.meta_lines and self.meta_lines[-1][1] < len(self.text):
+            # encfile writes its metadata last: what follows was added since, unsigned
+            splices.append((self.meta_lines[-1][1], len(self.text), ""))
         out = apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
             out = out[:-1]

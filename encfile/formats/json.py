@@ -112,7 +112,9 @@ class ParsedJson:
                 source = text[node.start:node.end]
                 if source != json_emit.scalar(node.kind, node.text):
                     scalars[str(node.ordinal)] = source
-        out: dict[str, Any] = {}
+        # What follows the top-level object (usually a line break): restored from here,
+        # since nothing in the encrypted file authenticates those bytes.
+        out: dict[str, Any] = {"tail": text[self.root.end:]}
         if scalars:
             out["scalars"] = scalars
         if self.bom:
@@ -166,6 +168,8 @@ class ParsedJson:
             else:  # a sops-made file of no data: sops prints `{}`
                 start, end = self.root.start + 1, self.root.end - 1
             splices.append((start, end, ""))
+        if "tail" in layout:
+            splices.append((self.root.end, len(self.text), str(layout["tail"])))
         bom = "\ufeff" if self.bom or layout.get("bom") else ""
         return bom + apply(self.text, splices)
 
@@ -200,19 +204,24 @@ class ParsedJson:
 _SHORT_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")
 
 
-def _number(source: str, notes: list[str]) -> str:
-    """A number's canonical text (Go 'f' form of its float64), as sops hashes it."""
+def _number(source: str, notes: list[str], text: str, start: int) -> str:
+    """A number's canonical text (Go 'f' form of its float64), as sops hashes it.
+
+    Messages give the number's line, never the number: it may be the secret.
+    """
     if len(source) <= 15 and _SHORT_CANONICAL.match(source):
         return source  # at most 15 digits, no exponent, no trailing zeros: already canonical
     from .. import values
 
     value = float(source)
     if value in (float("inf"), float("-inf")):
-        raise InputError(f"the number {source[:40]} does not fit a 64-bit float "
+        raise InputError(f"the number at line {text.count(chr(10), 0, start) + 1} does not fit a 64-bit float "
                          "(sops reads every JSON number as one)")
     canon = values.format_float_f(value)
     if _INT.match(source) and int(source) != int(value) and len(notes) < 10:
-        notes.append(f"sops reads the number {source} as {canon}")
+        line = text.count("\n", 0, start) + 1
+        notes.append(f"sops reads the {len(source)}-digit number at line {line} as a 64-bit "
+                     "float, which rounds it")
     return canon
 
 
@@ -290,7 +299,8 @@ class _Builder:
             else:
                 start, end = m.span()
                 if kind == "n":
-                    node = Scalar("float", _number(m.group(), notes), start, end, ordinal)
+                    node = Scalar("float", _number(m.group(), notes, text, start), start,
+                                  end, ordinal)
                 elif kind == "z":
                     node = Scalar(None, "", start, end, ordinal)
                 else:

@@ -941,10 +941,14 @@ class _Builder:
     def _alias(self, event: Any, frame: _Frame | None, start: int, end: int) -> None:
         name = event.anchor
         if name in self.open_anchors:
-            raise InputError(f"recursive alias *{name} is not supported")
+            raise InputError(f"a recursive alias at line {event.start_mark.line + 1} is not "
+                             "supported")
         target = self.anchors.get(name)
         if target is None:
-            raise InputError(f"undefined alias *{name}")
+            # not the alias's name: `password: *hunter2` is how a secret becomes an alias
+            raise InputError(f"an alias to an undefined anchor at line "
+                             f"{event.start_mark.line + 1}",
+                             hints=["quote a value that starts with '*' or '&'"])
         if frame is None:
             raise InputError("a YAML document that is an alias has nowhere to keep the sops "
                              "metadata")
