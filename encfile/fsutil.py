@@ -191,9 +191,34 @@ def _sweep_stale(parent: str) -> None:
                 continue
             os.kill(int(m.group(1)), 0)
         except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
+            if not _in_use(path):
+                shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
+
+
+def _in_use(folder: str) -> bool:
+    """Does a process still use ``folder`` (an editor the killed encfile left running):
+    an argument, an open file or its working folder inside it? Without /proc: assume so."""
+    if not os.path.isdir("/proc/self/fd"):
+        return True
+    inside = folder.rstrip("/") + "/"
+    needle = inside.encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read()
+            if needle in argv or folder.encode() + b"\0" in argv:
+                return True
+            links = [os.readlink(f"/proc/{pid}/cwd")]
+            links += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        if any(link == folder or link.startswith(inside) for link in links):
+            return True
+    return False
 
 
 @contextlib.contextmanager

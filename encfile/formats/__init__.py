@@ -68,7 +68,7 @@ def sniff_encrypted(text: str) -> str:
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
-            return "json"  # let the JSON reader say what is wrong
+            return "yaml"  # a YAML flow mapping (its tokens are not JSON strings)
         return "binary" if isinstance(data, dict) and set(data) == {"data", "sops"} else "json"
     if re.search(r"^sops_mac=", text, re.M):
         return "dotenv"
