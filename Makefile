@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck vectors clean bench
+.PHONY: demo test lint typecheck vectors clean bench fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,8 @@ clean:
 ## bench: encfile against sops side by side (medians, ratios, peak memory); --record writes RESULTS.md
 bench:
 	$(PYTHON) benchmarks/bench.py $(BENCH_ARGS)
+
+## fuzz: the parser fuzz harness (atheris if it installs, else hypothesis), two minutes a target
+fuzz: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet atheris || echo "note: atheris is not available; using hypothesis"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python fuzz/fuzz_parsers.py all --seconds 120 --keep-going

@@ -219,6 +219,10 @@ def _parse_with_ruamel(text: str, label: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"config file {label} is not valid YAML{where}") from None
+    except (TypeError, ValueError, IndexError, RecursionError):
+        # ruamel's own failures on odd YAML (a map used as a key, and the like)
+        raise ConfigError(f"config file {label} uses YAML that creation rules cannot hold "
+                          "(e.g. a list or map as a key)") from None
 
 
 def _line(node: Any, key: Any) -> int:

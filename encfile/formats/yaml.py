@@ -846,7 +846,10 @@ class _Builder:
         self.content_end = end
         self.prior_is_value = not frame.is_flow
         if not frame.is_meta and key != "<<":
-            typed = resolve(key, short_tag(event.tag), not event.style)
+            try:
+                typed = resolve(key, short_tag(event.tag), not event.style)
+            except ValueError as err:  # a tag the key's text does not fit (!!int x)
+                raise InputError(f"{err} (line {line})") from None
             if typed is None or typed[0] != "str":
                 self.sops_notes.append(f"the key {key!r} (line {line}) is not a string to sops")
         frame.key_col = event.start_mark.column
