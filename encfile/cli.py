@@ -75,6 +75,28 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
         _say("note" if issubclass(category, errors.EncfileNote) else "warning", str(message))
 
 
+class _Progress:
+    """``encfile: decrypting 12/200`` on one rewritten line, for long multi-file work: only
+    on a terminal, never with -q, and gone once the work is done."""
+
+    MIN_ITEMS = 20
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total = what, total
+        self.on = total >= self.MIN_ITEMS and not _Out.quiet and sys.stderr.isatty()
+
+    def step(self, done: int) -> None:
+        if self.on:
+            sys.stderr.write(f"\rencfile: {self.what} {done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:  # blank the line (no terminal escape codes)
+            width = len(f"encfile: {self.what} {self.total}/{self.total}")
+            sys.stderr.write("\r" + " " * width + "\r")
+            sys.stderr.flush()
+
+
 def _ask_passphrase(source: str) -> str | None:
     """The passphrase of a protected identity file, asked on the terminal (None: no tty)."""
     import getpass
@@ -241,25 +263,30 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     keyring = _keyring()
     results: list[tuple[str, str]] = []
     all_yaml = True
-    for path in files:
-        text, fmt, label = _read_input(path, input_type, what="decrypting")
-        all_yaml = all_yaml and (output_type or fmt) == "yaml"
-        opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
-        _info(f"decrypted {label}")
-        if path_spec is not None:
-            docs = opened.data()
-            value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
-            if isinstance(value, str):
-                plain = value
-            else:
-                from .formats import yaml_emit
+    progress = _Progress("decrypting", len(files))
+    try:
+        for done, path in enumerate(files):
+            progress.step(done)
+            text, fmt, label = _read_input(path, input_type, what="decrypting")
+            all_yaml = all_yaml and (output_type or fmt) == "yaml"
+            opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
+            _info(f"decrypted {label}")
+            if path_spec is not None:
+                docs = opened.data()
+                value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
+                if isinstance(value, str):
+                    plain = value
+                else:
+                    from .formats import yaml_emit
 
-                plain = yaml_emit.dump(value)
-        elif output_type and output_type != fmt:
-            plain = _convert(opened.data(), fmt, output_type) or ""
-        else:
-            plain = opened.text()
-        results.append((path, plain))
+                    plain = yaml_emit.dump(value)
+            elif output_type and output_type != fmt:
+                plain = _convert(opened.data(), fmt, output_type) or ""
+            else:
+                plain = opened.text()
+            results.append((path, plain))
+    finally:
+        progress.close()
     if _Out.verbose:
         for line in keyring.tried:
             _info(f"identity source {line}")
