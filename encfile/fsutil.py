@@ -33,8 +33,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
             mode = 0o666 & ~umask
     import tempfile  # only when writing: it costs several ms to import
 
+    name = os.path.basename(target)
+    _sweep_temps(folder, name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+        # the writer's pid in the name: a later write can tell a dead writer's temp
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as err:
         raise OutputError(f"cannot write '{path}': {err.strerror or err}") from None
     try:
@@ -54,6 +57,32 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _sweep_temps(folder: str, name: str) -> None:
+    """Remove temp files of ``name`` that a killed writer left (``.NAME.<pid>.….tmp`` whose
+    process is gone); they may hold plaintext (``-d -o``)."""
+    import re
+
+    prefix = f".{name}."
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for entry in names:
+        m = re.match(r"(\d+)\.", entry[len(prefix):])
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        path = os.path.join(folder, entry)
+        try:
+            if os.lstat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        except OSError:
+            continue
 
 
 def write_output(path: str, data: bytes, *, private: bool = False, force: bool = False) -> None:

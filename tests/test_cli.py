@@ -856,3 +856,21 @@ def test_output_onto_a_symlink_or_fifo_needs_force(tmp_path: Path, env: dict[str
         assert forced.returncode == 0, forced.stderr
         assert reader.communicate(timeout=30)[0] == b"password: hunter2\n"
         assert stat.S_ISFIFO(out.lstat().st_mode)
+
+
+def test_a_killed_writers_temp_file_is_swept_by_the_next_write(tmp_path: Path,
+                                                              env: dict[str, str]) -> None:
+    target = tmp_path / "out.yaml"
+    enc = tmp_path / "s.enc.yaml"
+    enc.write_text(encfile.encrypt("password: hunter2\n", recipients=TEST_PUBLIC,
+                                   format="yaml"))
+    gone = subprocess.Popen(["true"])  # its pid belongs to nobody once it has exited
+    gone.wait()
+    stale = tmp_path / f".out.yaml.{gone.pid}.abc123.tmp"
+    live = tmp_path / f".out.yaml.{os.getpid()}.def456.tmp"  # this process is alive
+    for temp in (stale, live):
+        temp.write_text("password: hunter2\n")
+    result = run_encfile("-d", str(enc), "-o", str(target), env=env)
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists() and live.exists()
+    assert target.read_text() == "password: hunter2\n"
