@@ -59,6 +59,7 @@ class _Out:
     quiet = False
     verbose = False
     force = False  # -o may write through a symlink, FIFO or device
+    name_override: str | None = None  # --filename-override: rules and format from this name
 
 
 def _say(kind: str, message: str) -> None:
@@ -170,6 +171,15 @@ def _read_input(path: str, input_type: str | None, *, what: str) -> tuple[str, s
     return _api.read_file(path, binary=fmt == "binary"), fmt, f"'{path}'"
 
 
+def _input_type(input_type: str | None) -> str | None:
+    """--input-type, else the format of --filename-override's name (as in sops)."""
+    if input_type or not _Out.name_override:
+        return input_type
+    from . import formats
+
+    return formats.detect(_Out.name_override)
+
+
 def _convert(docs: list[Any], input_type: str, output_type: str | None) -> str | None:
     """The data in another format when ``--output-type`` asks for one, else None."""
     if not output_type or output_type == input_type:
@@ -220,12 +230,13 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
             result = reencrypt_text(text, fmt=fmt, previous=previous, label=label)
             outputs.append((path, result.encode("utf-8", "surrogateescape")))
             continue
-        plan = config.plan(path, flag_recipients, cli_rules, explicit=config_path)
+        plan = config.plan(_Out.name_override or path, flag_recipients, cli_rules,
+                           explicit=config_path)
         if plan.config is not None:
             _info(f"config '{plan.config.path}': " + (
                 f"rule at line {plan.rule.line}" if plan.rule else "no rule matches"))
         groups, threshold, rule_set = plan.groups, plan.shamir_threshold, plan.rules
-        text, fmt, label = _read_input(path, input_type, what="encrypting")
+        text, fmt, label = _read_input(path, _input_type(input_type), what="encrypting")
         if output_type and output_type != fmt:
             from . import formats
 
@@ -267,7 +278,7 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
     try:
         for done, path in enumerate(files):
             progress.step(done)
-            text, fmt, label = _read_input(path, input_type, what="decrypting")
+            text, fmt, label = _read_input(path, _input_type(input_type), what="decrypting")
             all_yaml = all_yaml and (output_type or fmt) == "yaml"
             opened = open_text(text, fmt=fmt, keyring=keyring, label=label, ignore_mac=ignore_mac)
             _info(f"decrypted {label}")
@@ -1091,6 +1102,7 @@ def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
     get = opts.get
     _Out.verbose, _Out.quiet = bool(get("verbose")), bool(get("quiet"))
     _Out.force = bool(get("force"))
+    _Out.name_override = get("filename_override") or None
     if name == "encrypt":
         rules = {k: get(k) for k in _RULE_OPTIONS}
         rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
@@ -1112,6 +1124,7 @@ _COMMON_OPTIONS = {
     "-q": ("quiet", False), "--quiet": ("quiet", False),
     "--config": ("config", True),
     "--force": ("force", False),
+    "--filename-override": ("filename_override", True),
 }
 FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
@@ -1195,6 +1208,8 @@ def _build_app() -> Any:
     output_opt = typer.Option(None, "--output", "-o", help="Write the result to this file.")
     force_opt = typer.Option(False, "--force", help="Let -o write through a symlink, FIFO or "
                              "device (refused by default).")
+    override_opt = typer.Option(None, "--filename-override", help="Take the creation rule and "
+                                "the format from this name instead of the file's (as sops).")
     input_type_opt = typer.Option(None, "--input-type",
                                   help="Input format: yaml, json, dotenv, ini or binary; default from the file name.")
     config_opt = typer.Option(None, "--config", help="The creation rules file (default: the "
@@ -1234,6 +1249,7 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
         config: str | None = config_opt,
         force: bool = force_opt,
+        filename_override: str | None = override_opt,
     ) -> None:
         """Encrypt a file's values (the same as 'encfile -e FILE')."""
         run_command("encrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])
@@ -1255,6 +1271,7 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
         config: str | None = config_opt,
         force: bool = force_opt,
+        filename_override: str | None = override_opt,
     ) -> None:
         """Decrypt files to stdout (the same as 'encfile -d FILE')."""
         run_command("decrypt", {k: v for k, v in locals().items() if k != "files"}, files or [])

@@ -874,3 +874,21 @@ def test_a_killed_writers_temp_file_is_swept_by_the_next_write(tmp_path: Path,
     assert result.returncode == 0, result.stderr
     assert not stale.exists() and live.exists()
     assert target.read_text() == "password: hunter2\n"
+
+
+def test_filename_override_picks_the_rule_and_the_format(tmp_path: Path,
+                                                        env: dict[str, str]) -> None:
+    (tmp_path / ".encfile.yaml").write_text(
+        f"creation_rules:\n  - path_regex: \\.enc\\.json$\n    encrypted_regex: ^password$\n"
+        f"    age: {TEST_PUBLIC}\n")
+    (tmp_path / "plain.txt").write_text('{"user": "app", "password": "hunter2"}\n')
+    refused = run_encfile("-e", "plain.txt", env=env, cwd=tmp_path)
+    assert refused.returncode == 1  # no rule matches plain.txt
+    result = run_encfile("-e", "--filename-override", "app.enc.json", "plain.txt", "-o",
+                         "app.enc.json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "app.enc.json").read_text()
+    assert '"user": "app"' in text and "hunter2" not in text and '"sops":{' in text
+    back = run_encfile("-d", "--filename-override", "x.json", "-", env=env, cwd=tmp_path,
+                       input=text.encode())
+    assert back.returncode == 0 and back.stdout == b'{"user": "app", "password": "hunter2"}\n'
