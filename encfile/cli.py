@@ -1098,12 +1098,18 @@ _RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
 
 
 def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
-    """Run ``encrypt`` or ``decrypt`` with parsed options (from typer or the fast parser)."""
+    """Run a command with parsed options from the fast parser (or, for ``encrypt`` and
+    ``decrypt``, from typer too)."""
     get = opts.get
     _Out.verbose, _Out.quiet = bool(get("verbose")), bool(get("quiet"))
     _Out.force = bool(get("force"))
     _Out.name_override = get("filename_override") or None
-    if name == "encrypt":
+    if name == "updatekeys":
+        cmd_updatekeys(files, bool(get("yes")), get("config"), get("input_type"))
+    elif name == "status":
+        cmd_status(files, bool(get("as_json")), bool(get("check")), get("config"),
+                   get("input_type"))
+    elif name == "encrypt":
         rules = {k: get(k) for k in _RULE_OPTIONS}
         rules["mac_only_encrypted"] = bool(get("mac_only_encrypted"))
         cmd_encrypt(files, bool(get("in_place")), get("output"), get("age"), get("input_type"),
@@ -1126,6 +1132,11 @@ _COMMON_OPTIONS = {
     "--force": ("force", False),
     "--filename-override": ("filename_override", True),
 }
+_BATCH_OPTIONS = {
+    "--config": ("config", True), "--input-type": ("input_type", True),
+    "-v": ("verbose", False), "--verbose": ("verbose", False),
+    "-q": ("quiet", False), "--quiet": ("quiet", False),
+}
 FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
     "decrypt": {**_COMMON_OPTIONS, "--extract": ("extract", True),
                 "--ignore-mac": ("ignore_mac", False)},
@@ -1133,6 +1144,9 @@ FAST_OPTIONS: dict[str, dict[str, tuple[str, bool]]] = {
                 "--reuse-from": ("reuse_from", True),
                 "--mac-only-encrypted": ("mac_only_encrypted", False),
                 **{"--" + o.replace("_", "-"): (o, True) for o in _RULE_OPTIONS}},
+    # batch commands that CI and hooks run often: typer costs them 40 ms and 7 MB
+    "updatekeys": {"-y": ("yes", False), "--yes": ("yes", False), **_BATCH_OPTIONS},
+    "status": {"--json": ("as_json", False), "--check": ("check", False), **_BATCH_OPTIONS},
 }
 
 

@@ -59,3 +59,11 @@ def test_fast_options_match_typer_options() -> None:
             for opt in param.opts:
                 typer_opts[opt] = (param.name, not param.is_flag)
         assert typer_opts == table, name
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["updatekeys", "-y", "secrets/"], ("updatekeys", {"yes": True}, ["secrets/"])),
+    (["status", "--check", "--json"], ("status", {"check": True, "as_json": True}, [])),
+])
+def test_batch_commands_take_the_fast_path(argv: list[str], expected: object) -> None:
+    assert cli.fast_parse(argv) == expected
