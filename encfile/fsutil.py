@@ -200,11 +200,16 @@ def memory_folders() -> list[str]:
             and filesystem_type(c) in _MEMORY_FS]
 
 
+_STALE_AFTER = 60  # seconds: an editor a killed encfile was starting has started by then
+
+
 def _sweep_stale(parent: str) -> None:
     """Remove our folders that a killed encfile left behind (``encfile-<pid>-…`` whose
-    process is gone): a SIGKILL skips every ``finally``."""
+    process is gone, a minute old, and that no process uses): a SIGKILL skips every
+    ``finally``."""
     import re
     import shutil
+    import time
 
     try:
         names = os.listdir(parent)
@@ -216,7 +221,8 @@ def _sweep_stale(parent: str) -> None:
             continue
         path = os.path.join(parent, name)
         try:
-            if os.lstat(path).st_uid != os.getuid():
+            st = os.lstat(path)
+            if st.st_uid != os.getuid() or time.time() - st.st_mtime < _STALE_AFTER:
                 continue
             os.kill(int(m.group(1)), 0)
         except ProcessLookupError:
