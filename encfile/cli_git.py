@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 
 from . import errors
@@ -272,6 +273,11 @@ def _choose_in_editor(path: str, candidates: dict[str, tuple[Any, Any]]) -> dict
 
     shown = {"//": _CHOOSE_HELP, **{k: {"ours": o, "theirs": t}
                                     for k, (o, t) in sorted(candidates.items())}}
+    if not fsutil.memory_folders():
+        raise errors.OutputError(
+            "no memory file system (tmpfs) to show the conflicting values in",
+            hints=[f"settle it without an editor: encfile git resolve {shlex.quote(path)} "
+                   "--ours (or --theirs)"])
     with fsutil.private_tempdir() as folder:
         name = os.path.join(folder, "conflicts.json")
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
