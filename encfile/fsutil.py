@@ -59,9 +59,28 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, private: bool = F
             os.close(dir_fd)
 
 
+def _left_by_dead_writer(path: str, pid: int, min_age: float = 0) -> bool:
+    """Is ``path`` ours, at least ``min_age`` seconds old, and named after a process ``pid``
+    that is gone (killed before its cleanup ran)?"""
+    import time
+
+    if pid == os.getpid():
+        return False
+    try:
+        st = os.lstat(path)
+        if st.st_uid != os.getuid() or time.time() - st.st_mtime < min_age:
+            return False
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _sweep_temps(folder: str, name: str) -> None:
-    """Remove temp files of ``name`` that a killed writer left (``.NAME.<pid>.….tmp`` whose
-    process is gone); they may hold plaintext (``-d -o``)."""
+    """Remove temp files of ``name`` that a killed writer left (``.NAME.<pid>.….tmp``);
+    they may hold plaintext (``-d -o``)."""
     import re
 
     prefix = f".{name}."
@@ -71,18 +90,10 @@ def _sweep_temps(folder: str, name: str) -> None:
         return
     for entry in names:
         m = re.match(r"(\d+)\.", entry[len(prefix):])
-        if m is None or int(m.group(1)) == os.getpid():
-            continue
         path = os.path.join(folder, entry)
-        try:
-            if os.lstat(path).st_uid != os.getuid():
-                continue
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
+        if m is not None and _left_by_dead_writer(path, int(m.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(path)
-        except OSError:
-            continue
 
 
 def write_output(path: str, data: bytes, *, private: bool = False, force: bool = False) -> None:
@@ -209,7 +220,6 @@ def _sweep_stale(parent: str) -> None:
     ``finally``."""
     import re
     import shutil
-    import time
 
     try:
         names = os.listdir(parent)
@@ -217,19 +227,10 @@ def _sweep_stale(parent: str) -> None:
         return
     for name in names:
         m = re.match(r"encfile-(\d+)-", name)
-        if m is None or int(m.group(1)) == os.getpid():
-            continue
         path = os.path.join(parent, name)
-        try:
-            st = os.lstat(path)
-            if st.st_uid != os.getuid() or time.time() - st.st_mtime < _STALE_AFTER:
-                continue
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
-            if not _in_use(path):
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            continue
+        if m is not None and _left_by_dead_writer(path, int(m.group(1)), _STALE_AFTER) \
+                and not _in_use(path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _in_use(folder: str) -> bool:
