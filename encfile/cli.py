@@ -1098,8 +1098,8 @@ _RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
 
 
 def run_command(name: str, opts: dict[str, Any], files: list[str]) -> None:
-    """Run a command with parsed options from the fast parser (or, for ``encrypt`` and
-    ``decrypt``, from typer too)."""
+    """Run a command of :data:`FAST_OPTIONS` with parsed options (from typer or the fast
+    parser)."""
     get = opts.get
     _Out.verbose, _Out.quiet = bool(get("verbose")), bool(get("quiet"))
     _Out.force = bool(get("force"))
@@ -1393,8 +1393,8 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
     ) -> None:
         """Make each file's recipients match the creation rules (removing one rotates)."""
-        _Out.verbose, _Out.quiet = verbose, quiet
-        cmd_updatekeys(paths or [], yes, config, input_type)
+        run_command("updatekeys", {k: v for k, v in locals().items() if k != "paths"},
+                    paths or [])
 
     @app.command("status", epilog="Example: encfile status --check .")
     def status_command(
@@ -1408,8 +1408,7 @@ def _build_app() -> Any:
         quiet: bool = quiet_opt,
     ) -> None:
         """Recipients, data key age and MAC of encrypted files; plaintext that should not be."""
-        _Out.verbose, _Out.quiet = verbose, quiet
-        cmd_status(paths or [], as_json, check, config, input_type)
+        run_command("status", {k: v for k, v in locals().items() if k != "paths"}, paths or [])
 
     @app.command("keygen", epilog="Example: encfile keygen -o ~/.config/sops/age/keys.txt")
     def keygen_command(
