@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from .formats.yaml_fast import PLAIN_CHARS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -35,10 +37,8 @@ _NUMBERISH = re.compile(r"[-+]?(?:\.?[0-9]|\.(?:inf|Inf|INF|nan|NaN|NAN)\Z)")
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 _NULL = {"", "~", "null", "Null", "NULL"}
-# Characters YAML allows in a stream, less NEL and the line separators (ruamel reads those
-# as line breaks) and the BOM: anything else is for ruamel to read or refuse.
-_UNREAD = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
-                     "\uff00-\ufffd\U00010000-\U0010ffff]")
+# What the event scanner takes as it is, plus CR (lines here may end in CRLF).
+_UNREAD = re.compile(f"[^\r{PLAIN_CHARS}]")
 _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t"}
 # A plain scalar may not start with these (they begin other YAML constructs).
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")

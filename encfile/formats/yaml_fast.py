@@ -82,10 +82,12 @@ _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0"
             "b": "\b", "f": "\f"}
 
 
-# Characters libyaml accepts in a stream, less tab, CR and NEL (declined here to keep
-# line handling simple) and the line separators; anything else is for libyaml to refuse.
-_UNSCANNED = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                        "\U00010000-\U0010ffff]")
+#: Characters YAML allows in a stream (a regex class body), less tab, CR, NEL, the line
+#: separators and the BOM: the ones a small reader can take as they are. Anything else
+#: is for libyaml (or ruamel) to read or refuse. config_yaml uses it too.
+PLAIN_CHARS = ("\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+               "\U00010000-\U0010ffff")
+_UNSCANNED = re.compile(f"[^{PLAIN_CHARS}]")
 
 
 def events(text: str) -> list[Any] | None:
