@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 import os
@@ -153,3 +154,17 @@ def assert_cli_error(result: subprocess.CompletedProcess[bytes], code: int) -> s
     assert all(line.startswith("encfile: hint: ") for line in lines[1:]), stderr
     assert "Traceback" not in stderr
     return stderr
+
+
+def b64_forms(raw: bytes) -> set[str]:
+    """Base64 text that any base64 encoding holding ``raw`` must contain: at the three
+    alignments, standard and urlsafe, ending the data (with or without padding) or not.
+    For checking that no secret appears in a message in encoded form."""
+    forms = set()
+    for shift in range(3):
+        text = base64.b64encode(bytes(shift) + raw).decode()
+        start = 4 if shift else 0  # the first group mixes in the unknown prefix
+        end = len(text) - 4 if (shift + len(raw)) % 3 else len(text)  # ... the last
+        for form in (text[start:end], text[start:], text[start:].rstrip("=")):
+            forms |= {form, form.replace("+", "-").replace("/", "_")}
+    return forms

@@ -56,6 +56,7 @@ from conftest import (
     TEST_PUBLIC,
     TEST_SECRET,
     assert_cli_error,
+    b64_forms,
     clean_env,
     run_encfile,
 )
@@ -93,19 +94,6 @@ def _bech32_bytes(secret: str) -> bytes:
     return bytes(out)
 
 
-def _b64_forms(raw: bytes) -> set[str]:
-    """Base64 text that any base64 encoding holding ``raw`` must contain: at the three
-    alignments, standard and urlsafe, ending the data (with or without padding) or not."""
-    forms = set()
-    for shift in range(3):
-        text = base64.b64encode(bytes(shift) + raw).decode()
-        start = 4 if shift else 0  # the first group mixes in the unknown prefix
-        end = len(text) - 4 if (shift + len(raw)) % 3 else len(text)  # ... the last
-        for form in (text[start:end], text[start:], text[start:].rstrip("=")):
-            forms |= {form, form.replace("+", "-").replace("/", "_")}
-    return forms
-
-
 def _windows(text: str, *, skip_prefix: str = "") -> set[str]:
     """Every substring of WINDOW characters (lowercased), except those inside ``skip_prefix``,
     which is public (``AGE-SECRET-KEY-1`` says what a string is, not which key)."""
@@ -122,7 +110,7 @@ def age_key_fragments(secret: str) -> set[str]:
     assert len(raw) == 32, secret[:20]
     frags = _windows(secret.upper(), skip_prefix=SECRET_PREFIX)
     frags |= _windows(raw.hex())
-    for form in _b64_forms(raw):
+    for form in b64_forms(raw):
         frags |= _windows(form)
     return frags
 
@@ -144,7 +132,7 @@ def ssh_key_fragments(private_pem: bytes, seed: bytes, public_line: str) -> set[
     frags = {w for w in _windows(_pem_body(private_pem))
              if w not in public and w not in _REFERENCE_PEM.lower()}
     frags |= _windows(seed.hex())
-    for form in _b64_forms(seed):
+    for form in b64_forms(seed):
         frags |= {w for w in _windows(form) if w not in public}
     return frags
 

@@ -57,6 +57,7 @@ from conftest import (
     TEST_SECRET,
     TOKEN_RE,
     assert_cli_error,
+    b64_forms,
     clean_env,
     run_encfile,
 )
@@ -96,19 +97,6 @@ def _pieces(text: str, size: int) -> set[str]:
     return {text[i:i + size] for i in range(max(len(text) - size + 1, 1))}
 
 
-def _b64_forms(raw: bytes) -> set[str]:
-    """Base64 text that any base64 encoding holding ``raw`` must contain: at the three
-    alignments, standard and urlsafe, ending the data (with or without padding) or not."""
-    forms = set()
-    for shift in range(3):
-        text = base64.b64encode(bytes(shift) + raw).decode()
-        start = 4 if shift else 0  # the first group mixes in the unknown prefix
-        end = len(text) - 4 if (shift + len(raw)) % 3 else len(text)  # ... the last
-        for form in (text[start:end], text[start:], text[start:].rstrip("=")):
-            forms |= {form, form.replace("+", "-").replace("/", "_")}
-    return forms
-
-
 @dataclass
 class Needles:
     """Byte strings to look for: ``folded`` in lowercased output, ``exact`` as they are."""
@@ -128,7 +116,7 @@ def needles_for(secret: bytes, *, raw_window: int = RAW_WINDOW) -> Needles:
     folded = {p.lower().encode("latin-1") for p in _pieces(secret.decode("latin-1"), raw_window)}
     folded |= {p.encode() for p in _pieces(secret.hex(), 2 * raw_window)}
     exact = set()
-    for form in _b64_forms(secret):
+    for form in b64_forms(secret):
         exact |= {p.encode() for p in _pieces(form, B64_WINDOW)}
     return Needles(folded, exact)
 
