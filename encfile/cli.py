@@ -14,14 +14,20 @@ import warnings
 from collections.abc import Sequence
 
 from . import errors
-from ._version import __version__
+from ._version import DISTRIBUTION, SOPS_VERSION, __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
+
+class _Conflict(errors.EncfileError):
+    """Options that cannot be used together (sops's exit code 8)."""
+
+
 # Exit codes: sops's numbers wherever sops has the case, so scripts keep working.
 EXIT_CODES: tuple[tuple[type[errors.EncfileError], int], ...] = (
+    (_Conflict, 8),
     (errors.FileMissingError, 100),
     (errors.AlreadyEncryptedError, 203),
     (errors.NoIdentityError, 128),
@@ -47,10 +53,6 @@ Exit codes (sops's numbers):
 _MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
 _COMMANDS = ("encrypt", "decrypt", "exec", "exec-file", "git", "init", "edit", "set", "unset", "rotate", "updatekeys",
              "status", "keygen", "identities")
-
-
-class _Conflict(Exception):
-    pass
 
 
 # -- terminal output ---------------------------------------------------------------------------
@@ -140,7 +142,8 @@ def _write_stdout(data: bytes) -> None:
 # -- argument normalisation ----------------------------------------------------------------------
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
-    """Turn sops's ``-e``/``-d`` mode flags into the subcommand, wherever they appear."""
+    """Turn sops's ``-e``/``-d`` mode flags into the subcommand, wherever they appear, and
+    ``encfile FILE`` into ``encfile edit FILE`` (sops's default mode)."""
     args = list(argv)
     end = args.index("--") if "--" in args else len(args)
     if any(a in _COMMANDS for a in args[:1]):
@@ -149,24 +152,55 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
     if len({_MODES[args[i]] for i in modes}) > 1:
         raise _Conflict("-e and -d cannot be used together")
     if not modes:
+        if args and _looks_like_file(args[0]):
+            return ["edit", *args]
         return args
     mode = _MODES[args[modes[0]]]
     rest = [a for i, a in enumerate(args) if i not in modes]
     return [mode, *rest]
 
 
+def _looks_like_file(arg: str) -> bool:
+    """A first argument that names a file, not a mistyped command: it exists, or it has
+    a folder or an extension (``encfile new.enc.yaml`` creates it, as ``sops`` does)."""
+    if arg.startswith("-"):
+        return False
+    return os.path.exists(arg) or "/" in arg or "." in arg.lstrip(".")
+
+
+def version_line(program: str) -> str:
+    """``--version``: under the name ``sops`` (a drop-in symlink), the sops version whose
+    behaviour encfile follows first, for tools that parse ``sops X.Y.Z``."""
+    if program == "sops":
+        return f"sops {SOPS_VERSION} (encfile {__version__})\n"
+    return f"encfile {__version__} ({DISTRIBUTION}, follows sops {SOPS_VERSION})\n"
+
+
+def program_name() -> str:
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "encfile"
+
+
 # -- commands --------------------------------------------------------------------------------------
 
 def _read_input(path: str, input_type: str | None, *, what: str) -> tuple[str, str, str]:
-    """(text, format, label) for a file name or '-' (standard input)."""
+    """(text, format, label) for a file name or '-' (standard input).
+
+    Encrypted standard input without a type is told by where its metadata is (as the
+    library does); plaintext needs ``--input-type`` or ``--filename-override``.
+    """
     from . import _api, formats
 
     if path == "-":
-        if not input_type:
-            raise errors.InputError(f"{what} standard input needs --input-type",
-                                    hints=["e.g. 'encfile -d --input-type yaml - < secrets.enc.yaml'"])
-        return (_api.decode_text(sys.stdin.buffer.read(), "standard input",
-                                 binary=input_type == "binary"), input_type, "<stdin>")
+        data = sys.stdin.buffer.read()
+        if input_type:
+            return (_api.decode_text(data, "standard input", binary=input_type == "binary"),
+                    input_type, "<stdin>")
+        if what == "encrypting":
+            raise _Conflict("encrypting standard input needs its format",
+                            hints=["add --input-type yaml (json, dotenv, ini, binary) or "
+                                   "--filename-override NAME"])
+        text = _api.decode_text(data, "standard input")
+        return text, formats.sniff_encrypted(text), "<stdin>"
     fmt = input_type or formats.detect(path)
     return _api.read_file(path, binary=fmt == "binary"), fmt, f"'{path}'"
 
@@ -205,12 +239,13 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
 
     if in_place and output:
         raise _Conflict("--in-place and --output cannot be used together")
-    if not files:
-        raise errors.InputError("no file given", hints=["usage: encfile -e [OPTIONS] FILE"])
+    files = files or ["-"]  # as in sops: no file is standard input
     if len(files) > 1 and not in_place:
-        raise errors.InputError("several files can only be encrypted with --in-place")
+        raise errors.UsageError("several files can only be encrypted with --in-place",
+                                hints=["encrypt them one by one, or add -i"])
     if in_place and "-" in files:
-        raise errors.InputError("--in-place needs a file, not standard input")
+        raise errors.UsageError("--in-place needs a file, not standard input",
+                                hints=["write the result to standard output or -o FILE"])
     flag_recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
                                        or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
     cli_rules = {k: v for k, v in rules.items() if v}
@@ -269,7 +304,10 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
         raise _Conflict("--in-place and --extract cannot be used together")
     files = files or ["-"]
     if in_place and "-" in files:
-        raise errors.InputError("--in-place needs a file, not standard input")
+        raise errors.UsageError("--in-place needs a file, not standard input",
+                                hints=["write the result to standard output or -o FILE"])
+    if len(files) > 1 and not in_place and not extract:
+        _check_stream(files, _input_type(input_type), output_type)
     path_spec = _extract.parse_path(extract) if extract else None
     keyring = _keyring()
     results: list[tuple[str, str]] = []
@@ -307,15 +345,30 @@ def cmd_decrypt(files: list[str], in_place: bool, output: str | None, extract: s
         return
     # Several YAML files make one stream of documents (for kubectl apply -f -).
     plains = [plain for _, plain in results]
-    if len(plains) > 1 and not all_yaml:
-        raise errors.InputError("only YAML files can be decrypted into one stream",
-                                hints=["decrypt the files one by one, or add --output-type yaml"])
+    if len(plains) > 1 and not all_yaml:  # standard input, whose format is known only now
+        raise _stream_error()
     joined = _join_stream(plains)
     data = joined.encode("utf-8", "surrogateescape")
     if output:
         fsutil.write_output(output, data, private=True, force=_Out.force)
     else:
         _write_stdout(data)
+
+
+def _stream_error() -> errors.UsageError:
+    return errors.UsageError("only YAML files can be decrypted into one stream",
+                             hints=["decrypt the files one by one, or add --output-type yaml"])
+
+
+def _check_stream(files: list[str], input_type: str | None, output_type: str | None) -> None:
+    """Refuse, before decrypting anything, files that cannot make one YAML stream."""
+    from . import formats
+
+    if output_type is not None:
+        if output_type != "yaml":
+            raise _stream_error()
+    elif any((input_type or formats.detect(f)) != "yaml" for f in files if f != "-"):
+        raise _stream_error()
 
 
 def _join_stream(texts: list[str]) -> str:
@@ -451,9 +504,14 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
         with fsutil.locked(path):
             with open(path, "rb") as handle:
                 if handle.read() != original:
-                    raise errors.EncfileError(f"{label} changed while it was being edited; "
-                                              "your edit was not saved",
-                                              hints=["run 'encfile edit' again"])
+                    # Someone else saved first: keep this edit, encrypted, beside the file.
+                    kept = fsutil.write_sibling(path, "conflict",
+                                                result.encode("utf-8", "surrogateescape"))
+                    raise errors.EncfileError(
+                        f"{label} changed while it was being edited; your edit was saved, "
+                        f"encrypted, as '{kept}'",
+                        hints=[f"compare: encfile -d --input-type {fmt} '{kept}'",
+                               f"then edit '{path}' again and delete '{kept}'"])
             fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
     _info(f"saved {label}")
 
@@ -550,7 +608,9 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
             _say("note", f"skipped '{path}': {err.message}")
             continue
         current, target = metadata.recipient_groups, plan.groups
-        if current == target and metadata.shamir_threshold == (
+        # The order of recipients within a group is no change (the groups' order is).
+        if [set(g) for g in current] == [set(g) for g in target] and \
+                metadata.shamir_threshold == (
                 plan.shamir_threshold if len(target) > 1 else 0):
             _info(f"'{path}' is up to date")
             continue
@@ -1011,6 +1071,30 @@ def cmd_exec_file(args: list[str]) -> NoReturn:
     _become(argv, env)
 
 
+def cmd_keygen_public(path: str | None) -> None:
+    """``keygen -y [FILE]``: the public key of each identity in FILE ('-': standard input;
+    default: the sops key file), one per line, as ``age-keygen -y`` prints them."""
+    from . import _api
+    from .age import is_encrypted_identity_file, parse_identities, public_of
+    from .keys import sops_default_key_file
+
+    if path is None:
+        path = os.environ.get("SOPS_AGE_KEY_FILE") or sops_default_key_file()
+    if path == "-":
+        text, label = _api.decode_text(sys.stdin.buffer.read(), "standard input"), "standard input"
+    else:
+        text, label = _api.read_file(os.path.expanduser(path)), f"'{path}'"
+    if is_encrypted_identity_file(text):
+        raise errors.InputError(f"{label} is passphrase-protected",
+                                hints=["its public keys are in 'encfile identities' once it "
+                                       "is named in SOPS_AGE_KEY_FILE"])
+    parsed = parse_identities(text)
+    if not parsed.identities:
+        raise errors.InputError(f"{label} holds no age identity",
+                                hints=[f"{label} {e}" for e in parsed.errors[:3]])
+    _write_stdout("".join(public_of(i) + "\n" for i in parsed.identities).encode())
+
+
 def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     from . import _api, fsutil
 
@@ -1083,14 +1167,16 @@ def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) 
     example = patterns[0].replace("**/", "").replace("*", "app") if patterns else \
         "secrets.enc.yaml"
     steps = [
-        "Next steps:",
-        f"  encfile edit {example}            # create it in $EDITOR (plaintext stays on tmpfs)",
-        f"  encfile -e -i {example}           # or encrypt an existing file in place",
-        f"  encfile -d {example}              # print it decrypted",
-        "  encfile exec -f FILE -- ./your-app   # run with the values in the environment",
-        "  git add .encfile.yaml" + (" .gitattributes" if in_git else "") + f" {example}",
+        (f"encfile edit {example}", "create it in $EDITOR (plaintext stays on tmpfs)"),
+        (f"encfile -e -i {example}", "or encrypt an existing file in place"),
+        (f"encfile -d {example}", "print it decrypted"),
+        (f"encfile exec -f {example} -- ./your-app", "run with the values in the environment"),
+        ("git add .encfile.yaml" + (" .gitattributes" if in_git else "") + f" {example}", ""),
     ]
-    _write_stdout(("\n".join(steps) + "\n").encode())
+    width = max(len(command) for command, note in steps if note)
+    lines = [f"  {command.ljust(width)}   # {note}" if note else f"  {command}"
+             for command, note in steps]
+    _write_stdout(("Next steps:\n" + "\n".join(lines) + "\n").encode())
 
 
 _RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
@@ -1206,7 +1292,7 @@ def _build_app() -> Any:
 
     def version_callback(value: bool) -> None:
         if value:
-            _write_stdout(f"encfile {__version__}\n".encode())
+            _write_stdout(version_line(program_name()).encode())
             raise typer.Exit()
 
     @app.callback()
@@ -1416,12 +1502,25 @@ def _build_app() -> Any:
                                           help="Append the identity to this file (created 0600)."),
         use_keyring: bool = typer.Option(False, "--keyring", help="Store it in the OS keyring "
                                          "(service 'encfile') instead of printing it."),
+        public: bool = typer.Option(False, "-y", help="Print the public key of each identity "
+                                    "in FILE instead (as age-keygen -y; FILE defaults to "
+                                    "$SOPS_AGE_KEY_FILE, else sops's key file)."),
+        file: str | None = typer.Argument(None, metavar="[FILE]", show_default=False,
+                                          help="With -y: an identity file ('-': standard "
+                                          "input)."),
         verbose: bool = verbose_opt,
         quiet: bool = quiet_opt,
     ) -> None:
         """Create an age identity; print it, append it to a key file, or keep it in the OS
-        keyring."""
+        keyring. With -y, print the public keys of existing identities."""
         _Out.verbose, _Out.quiet = verbose, quiet
+        if public:
+            cmd_keygen_public(file)
+            return
+        if file is not None:
+            raise errors.UsageError(f"unexpected argument {file!r}",
+                                    hints=["-o FILE writes a new identity; -y FILE prints "
+                                           "the public keys of FILE"])
         cmd_keygen(output, use_keyring)
 
     @app.command("init", epilog="Example: encfile init 'secrets/*.yaml' '*.enc.env'")
@@ -1458,6 +1557,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
     warnings.showwarning = _show_warning
     try:
+        if args[0] == "--version":  # also with sops's --disable-version-check: no network
+            _write_stdout(version_line(program_name()).encode())
+            sys.exit(0)
         args = normalize_argv(args)
         if args and args[0] == "exec":  # its own parser: everything after '--' is the command's
             cmd_exec(args[1:])
@@ -1477,9 +1579,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             command.main(args=args, prog_name="encfile", standalone_mode=False)
     except errors.EncfileError as err:
         _fail(err)
-    except _Conflict as err:
-        _say("error", str(err))
-        sys.exit(EXIT_CONFLICT)
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         sys.exit(85)

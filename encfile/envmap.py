@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from .errors import InputError
+from .errors import EncfileError, InputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,9 +42,9 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
             source: str = "input") -> dict[str, tuple[str, str]]:
     """``{NAME: (value, key path)}`` for one decrypted document.
 
-    ``nested=False`` keeps only the top level (as ``sops exec-env``): deeper
-    values are left out. A top-level list or value has no names to give and is
-    refused.
+    ``nested=False`` takes only top-level keys (as ``sops exec-env``), and a key
+    that holds a mapping or a list is an error, as there. A top-level list or
+    value has no names to give and is refused.
     """
     if not isinstance(data, dict):
         raise InputError(f"{source} does not hold a mapping: it cannot become environment "
@@ -53,15 +53,18 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
 
     def add(parts: list[str], value: Any) -> None:
         path = ".".join(parts)
+        if isinstance(value, (dict, list)) and not nested:
+            raise EncfileError(f"{source}: the key {path!r} holds a "
+                               f"{'mapping' if isinstance(value, dict) else 'list'}, which "
+                               "cannot be an environment variable",
+                               hints=["drop --no-flatten to get names like DB_PASSWORD"])
         if isinstance(value, dict):
-            if nested:
-                for key, item in value.items():
-                    add([*parts, str(key)], item)
+            for key, item in value.items():
+                add([*parts, str(key)], item)
             return
         if isinstance(value, list):
-            if nested:
-                for index, item in enumerate(value):
-                    add([*parts, str(index)], item)
+            for index, item in enumerate(value):
+                add([*parts, str(index)], item)
             return
         name = prefix + (variable_name(parts) if nested else _INVALID.sub("_", parts[-1]))
         if not name or name == prefix:

@@ -5,6 +5,10 @@ code (the sops numbers, so scripts written for sops keep working)::
 
     EncfileError                       1  anything not listed below
     ├── InputError                     2  unreadable, unparsable or unsupported input
+    ├── UsageError                     1  a request that cannot be carried out as given
+    │                                     (files of several formats joined into one
+    │                                     stream, a construct set/unset cannot edit in
+    │                                     place)
     ├── FileMissingError             100  the named file does not exist
     ├── AlreadyEncryptedError        203  encrypting a file that has sops metadata
     ├── NotEncryptedError              1  decrypting a file without sops metadata
@@ -48,6 +52,7 @@ __all__ = [
     "PathNotFoundError",
     "RecipientError",
     "TamperedValueError",
+    "UsageError",
 ]
 
 
@@ -73,6 +78,10 @@ class EncfileError(Exception):
 
 class InputError(EncfileError):
     """The input cannot be read or parsed, or uses a structure encfile refuses."""
+
+
+class UsageError(EncfileError):
+    """The input is fine, but what was asked cannot be done this way (the hints say how)."""
 
 
 class FileMissingError(EncfileError):

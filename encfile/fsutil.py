@@ -96,6 +96,38 @@ def _sweep_temps(folder: str, name: str) -> None:
                 os.unlink(path)
 
 
+def write_sibling(path: str, tag: str, data: bytes) -> str:
+    """Write ``data`` to a new file beside ``path``, named ``PATH.TAG-<UTC time>`` (with
+    ``-2``, ``-3``… if taken), with ``path``'s mode; return its name. Never replaces a file."""
+    import time
+
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        mode = 0o600
+    stem = f"{path}.{tag}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    for attempt in range(1, 100):
+        name = stem if attempt == 1 else f"{stem}-{attempt}"
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OutputError(f"cannot write '{name}': {err.strerror or err}") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise OutputError(f"cannot write '{name}': {err.strerror or err}") from None
+        return name
+    raise OutputError(f"cannot find a free name for '{stem}'")
+
+
 def write_output(path: str, data: bytes, *, private: bool = False, force: bool = False) -> None:
     """Write the file the user named with ``-o``.
 

@@ -366,7 +366,7 @@ def test_in_place_encrypt_of_several_files_is_all_or_nothing(tmp_path: Path,
 def test_encrypt_several_files_needs_in_place(tmp_path: Path, env: dict[str, str]) -> None:
     a = write(tmp_path / "a.yaml", b"a: one\n")
     b = write(tmp_path / "b.yaml", b"b: two\n")
-    assert_error(run_encfile("-e", "--age", TEST_PUBLIC, str(a), str(b), env=env), 2)
+    assert_error(run_encfile("-e", "--age", TEST_PUBLIC, str(a), str(b), env=env), 1)  # a usage limit, not bad input
     assert a.read_bytes() == b"a: one\n" and b.read_bytes() == b"b: two\n"
 
 
@@ -435,11 +435,47 @@ def test_encrypt_from_stdin(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("args", [["-d", "-"], ["-d"]], ids=["dash", "no-file"])
-def test_stdin_needs_input_type(args: list[str], tmp_path: Path, env: dict[str, str]) -> None:
-    enc = encrypt_bytes(SIMPLE, tmp_path, env)
-    stderr = assert_error(run_encfile(*args, env=env, input=enc), 2)
-    assert "--input-type" in stderr
+@pytest.mark.parametrize("name, plain", [
+    ("s.yaml", SIMPLE), ("s.json", b'{\n  "a": {"b": "x"},\n  "n": 1\n}\n'),
+    ("s.env", b"A=1\nB=two\n"), ("s.ini", b"[db]\nuser = x\n"),
+    ("s.bin", b"\x00\x01 any bytes \xff\n"), ("s.bin2", b'{"data": "not a sops file"}\n')])
+def test_decrypting_stdin_tells_the_format_from_the_text(
+        args: list[str], name: str, plain: bytes, tmp_path: Path, env: dict[str, str]) -> None:
+    """As the library does: the metadata's place gives the format; sops's {"data", "sops"}
+    JSON object is a binary file, as sops reads it."""
+    enc = encrypt_bytes(plain, tmp_path, env, name=name)
+    result = run_encfile(*args, env=env, input=enc)
+    assert_ok(result)
+    assert result.stdout == plain
+
+
+def test_encrypting_stdin_needs_its_format(env: dict[str, str]) -> None:
+    """sops's rule (exit 8): plaintext says nothing of its format."""
+    stderr = assert_error(run_encfile("-e", "--age", TEST_PUBLIC, env=env, input=SIMPLE), 8)
+    assert "--input-type" in stderr and "--filename-override" in stderr
     assert "\nencfile: hint: " in stderr
+    result = run_encfile("-e", "--age", TEST_PUBLIC, "--filename-override", "x.yaml", env=env,
+                         input=SIMPLE)
+    assert_ok(result)
+    assert run_encfile("-d", env=env, input=result.stdout).stdout == SIMPLE
+
+
+@pytest.mark.parametrize("args, why", [
+    (["-e", "--age", TEST_PUBLIC, "A", "B"], "only be encrypted with --in-place"),
+    (["-e", "-i", "--age", TEST_PUBLIC, "-"], "--in-place needs a file"),
+    (["-d", "-i", "-"], "--in-place needs a file"),
+    (["-d", "A", "C"], "only YAML files"),
+    (["-d", "--output-type", "json", "A", "B"], "only YAML files"),
+])
+def test_usage_limits_exit_1_with_a_hint(args: list[str], why: str, tmp_path: Path,
+                                         env: dict[str, str]) -> None:
+    """Not 2 (that is unparsable input): a request that cannot be done this way."""
+    files = {"A": encrypted_file(tmp_path, env, name="a.enc.yaml"),
+             "B": encrypted_file(tmp_path, env, name="b.enc.yaml"),
+             "C": encrypted_file(tmp_path, env, b'{"k": "v"}\n', name="c.enc.json")}
+    argv = [str(files[a]) if a in files else a for a in args]
+    stderr = assert_error(run_encfile(*argv, env=env, input=b""), 1)
+    assert why in stderr and "\nencfile: hint: " in stderr
 
 
 # -- error exit codes ------------------------------------------------------------------------------
@@ -707,11 +743,33 @@ def test_keygen_identity_round_trip(tmp_path: Path, home: Path, env: dict[str, s
 # -- version and help ------------------------------------------------------------------------------
 
 def test_version(env: dict[str, str]) -> None:
-    from encfile._version import __version__
+    from encfile._version import DISTRIBUTION, SOPS_VERSION, __version__
 
     result = run_encfile("--version", env=env)
     assert_ok(result)
-    assert result.stdout == f"encfile {__version__}\n".encode()
+    # the distribution's name tells this encfile from PyPI's unrelated 'encfile' program
+    assert result.stdout == \
+        f"encfile {__version__} ({DISTRIBUTION}, follows sops {SOPS_VERSION})\n".encode()
+
+
+def test_version_under_the_name_sops(tmp_path: Path, env: dict[str, str]) -> None:
+    """A symlink named sops (the drop-in install): tools such as community.sops match
+    '^sops X.Y.Z' and fall back to old command forms otherwise."""
+    import shutil
+
+    from encfile._version import SOPS_VERSION, __version__
+
+    script = shutil.which("encfile")
+    if script is None:
+        pytest.skip("the encfile console script is not on PATH")
+    link = tmp_path / "bin" / "sops"
+    link.parent.mkdir()
+    link.symlink_to(script)
+    for args in (["--version"], ["--version", "--disable-version-check"]):
+        result = subprocess.run([str(link), *args], capture_output=True, env=env, timeout=60)
+        assert_ok(result)
+        assert result.stdout == f"sops {SOPS_VERSION} (encfile {__version__})\n".encode()
+        assert re.match(rb"^sops ([0-9]+)\.([0-9]+)\.([0-9]+)", result.stdout)
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

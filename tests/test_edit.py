@@ -157,8 +157,17 @@ def test_concurrent_change_is_not_overwritten(tmp_path: Path, editor: dict[str, 
     result = run_encfile("edit", str(enc), env={**editor, "FAKE_EDIT": "race",
                                                 "FAKE_OTHER": str(enc)})
     assert result.returncode == 1
-    assert "changed while it was being edited" in result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert "changed while it was being edited" in stderr
     assert enc.read_text().endswith("# someone else saved meanwhile\n")
+    # the user's work is kept beside the file, encrypted (never in plaintext), and named
+    (kept,) = tmp_path.glob("s.enc.yaml.conflict-*")
+    assert f"'{kept}'" in stderr
+    assert "mine" not in kept.read_text() and "ENC[AES256_GCM" in kept.read_text()
+    assert kept.stat().st_mode & 0o777 == enc.stat().st_mode & 0o777
+    shown = run_encfile("-d", "--input-type", "yaml", str(kept), env=editor)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.decode() == SECRET.replace("hunter2", "mine")
 
 
 def test_edit_creates_a_new_file(tmp_path: Path, editor: dict[str, str]) -> None:
@@ -241,3 +250,27 @@ def test_a_comment_like_encfiles_error_lines_is_kept(tmp_path: Path,
     result = run_encfile("edit", str(enc), env=editor)
     assert result.returncode == 0, result.stderr
     assert enc.read_bytes() == before
+
+
+def test_a_file_alone_opens_the_editor_as_in_sops(tmp_path: Path,
+                                                  editor: dict[str, str]) -> None:
+    """`encfile FILE` is `encfile edit FILE`, sops's default mode; a new name creates it."""
+    enc = encrypted(tmp_path, editor)
+    result = run_encfile(str(enc), env={**editor, "FAKE_EDIT": "replace",
+                                        "FAKE_OLD": "hunter2", "FAKE_NEW": "swordfish"})
+    assert result.returncode == 0, result.stderr
+    assert encfile.decrypt(enc.read_text(), identities=[TEST_SECRET]) == \
+        SECRET.replace("hunter2", "swordfish")
+    new = tmp_path / "fresh.enc.env"
+    result = run_encfile(str(new), "--age", TEST_PUBLIC,
+                         env={**editor, "FAKE_EDIT": "write", "FAKE_NEW": "TOKEN=abc\n"})
+    assert result.returncode == 0, result.stderr
+    assert encfile.decrypt(new.read_text(), format="dotenv",
+                           identities=[TEST_SECRET]) == "TOKEN=abc\n"
+
+
+def test_a_mistyped_command_is_not_taken_for_a_file(tmp_path: Path,
+                                                    editor: dict[str, str]) -> None:
+    result = run_encfile("stauts", env=editor, cwd=tmp_path)
+    assert result.returncode == 1 and b"no such command" in result.stderr.lower()
+    assert not (tmp_path / "stauts").exists() and not (tmp_path / "log").exists()

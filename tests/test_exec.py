@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, clean_env, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, assert_cli_error, clean_env, run_encfile
 
 import encfile
 
@@ -66,8 +66,16 @@ def test_several_files_prefix_and_pristine(project: Path, exec_env: dict[str, st
 def test_no_override_and_no_flatten(project: Path, exec_env: dict[str, str]) -> None:
     env = child_env("--no-override", env={**exec_env, "API_KEY": "mine"}, cwd=project)
     assert env["API_KEY"] == "mine"
-    flat = child_env("--no-flatten", env=exec_env, cwd=project)
-    assert flat["api_key"] == "k" and "DB_PASSWORD" not in flat
+    flat = child_env("--no-flatten", "-f", "extra.enc.env", env=exec_env, cwd=project)
+    assert flat["TOKEN"] == "abc def" and flat["DB_PORT"] == "6543"
+
+
+def test_no_flatten_refuses_nested_values(project: Path, exec_env: dict[str, str]) -> None:
+    # As sops exec-env ("cannot use complex value in environment"): never a silent drop.
+    result = run_encfile("exec", "--no-flatten", "--", "true", env=exec_env, cwd=project)
+    stderr = assert_cli_error(result, 1)
+    assert "'db' holds a mapping" in stderr and "--no-flatten" in stderr
+    assert "hunter2" not in stderr
 
 
 def test_exec_files_listed_in_the_project_config(project: Path,
@@ -166,13 +174,15 @@ def test_exec_start_is_lean(project: Path, exec_env: dict[str, str]) -> None:
 
 # -- --watch ----------------------------------------------------------------------------------------
 
+# "start" is printed once the handler is in place: a SIGTERM the test sends after reading it
+# must find the handler (printing first let the signal kill the child silently).
 WATCHED = r"""
 import os, signal, sys, time
-print("start", os.environ.get("TOKEN"), flush=True)
 def bye(num, frame):
     print("term", flush=True)
     sys.exit(9)
 signal.signal(signal.SIGTERM, bye)
+print("start", os.environ.get("TOKEN"), flush=True)
 time.sleep(60)
 """
 

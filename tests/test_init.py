@@ -31,6 +31,22 @@ def fresh(tmp_path: Path, home: Path) -> tuple[Path, dict[str, str]]:
     return repo, env
 
 
+def assert_steps_aligned(stdout: str) -> None:
+    """The comments of "Next steps" start in one column, whatever the file names' lengths."""
+    steps = stdout.split("Next steps:\n", 1)[1].splitlines()
+    columns = {line.index("   # ") for line in steps if "   # " in line}
+    assert len(columns) == 1 and len(steps) >= 4, stdout
+
+
+@pytest.mark.parametrize("pattern", ["s.env", "deploy/production/*.enc.yaml"])
+def test_next_steps_are_aligned_for_any_pattern(fresh: tuple[Path, dict[str, str]],
+                                                pattern: str) -> None:
+    repo, env = fresh
+    result = run_encfile("init", "--no-git", "--age", TEST_PUBLIC, pattern, env=env, cwd=repo)
+    assert result.returncode == 0, result.stderr.decode()
+    assert_steps_aligned(result.stdout.decode())
+
+
 def test_init_in_an_empty_repository_leads_to_readable_diffs(
         fresh: tuple[Path, dict[str, str]], home: Path) -> None:
     repo, env = fresh
@@ -43,6 +59,7 @@ def test_init_in_an_empty_repository_leads_to_readable_diffs(
     config = (repo / ".encfile.yaml").read_text()
     assert f"age: {public.group(1)}" in config
     assert b"Next steps:" in result.stdout and b"encfile edit secrets.enc.yaml" in result.stdout
+    assert_steps_aligned(result.stdout.decode())
     assert "*.enc.* diff=encfile merge=encfile" in (repo / ".gitattributes").read_text()
 
     (repo / "secrets.enc.yaml").write_text("db:\n  password: hunter2\n")

@@ -140,6 +140,20 @@ def test_updatekeys_adding_a_recipient_keeps_every_value(tmp_path: Path, both: d
     assert again.returncode == 0 and b"up to date" in again.stderr
 
 
+def test_updatekeys_ignores_the_order_of_recipients_in_a_group(tmp_path: Path,
+                                                               both: dict[str, str]) -> None:
+    """Encrypted for A,B under a rule that says B,A: up to date, as sops says; nothing is
+    rewritten (an empty change list and '[1/1] updated' rewrote every age block)."""
+    repo = make_repo(tmp_path, f"{OTHER_PUBLIC},{TEST_PUBLIC}")
+    enc = write_encrypted(repo / "secrets" / "a.enc.yaml", f"{TEST_PUBLIC},{OTHER_PUBLIC}")
+    (repo / "secrets" / "b.enc.env").unlink()
+    before = enc.read_bytes()
+    result = run_encfile("updatekeys", "-y", str(repo), env=both)
+    assert result.returncode == 0, result.stderr
+    assert b"up to date" in result.stderr and b"updated" not in result.stderr
+    assert enc.read_bytes() == before
+
+
 def test_updatekeys_removing_a_recipient_rotates(tmp_path: Path, both: dict[str, str]) -> None:
     repo = make_repo(tmp_path, OTHER_PUBLIC)
     enc = repo / "secrets" / "a.enc.yaml"

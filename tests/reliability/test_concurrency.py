@@ -190,10 +190,15 @@ def release(env: dict[str, str], me: str) -> None:
     Path(env["EDIT_MARKS"], me + ".go").touch()
 
 
-def assert_refused(result: subprocess.CompletedProcess[bytes]) -> None:
+def assert_refused(result: subprocess.CompletedProcess[bytes], folder: Path, mine: str) -> None:
+    """The refused edit is kept, encrypted, in the file the message names (then removed)."""
     stderr = assert_cli_error(result, 1)
     assert "changed while it was being edited" in stderr, stderr
-    assert "not saved" in stderr, stderr
+    (kept,) = folder.glob(NAME + ".conflict-*")
+    assert f"'{kept}'" in stderr, stderr
+    assert mine.encode() not in kept.read_bytes(), "the kept edit must be encrypted"
+    assert decrypt(kept.read_bytes())["password"] == mine
+    kept.unlink()
 
 
 def test_second_edit_refuses_to_overwrite_the_first(work: Path, editing: dict[str, str],
@@ -212,7 +217,7 @@ def test_second_edit_refuses_to_overwrite_the_first(work: Path, editing: dict[st
         for proc in (first, second):
             proc.kill()
             proc.wait(timeout=SPAWN_TIMEOUT)
-    assert_refused(b)
+    assert_refused(b, work, "from-second")
     assert target.read_bytes() == after_first
     assert decrypt(after_first)["password"] == "from-first"
     assert_clean_folder(work)
@@ -234,7 +239,7 @@ def test_two_edits_saving_at_once_one_wins(work: Path, editing: dict[str, str],
     winners = [me for me, r in results.items() if r.returncode == 0]
     assert len(winners) == 1, {me: r.stderr.decode() for me, r in results.items()}
     (loser,) = set(results) - set(winners)
-    assert_refused(results[loser])
+    assert_refused(results[loser], work, f"from-{loser}")
     assert decrypt(target.read_bytes())["password"] == f"from-{winners[0]}"
     assert_clean_folder(work)
     assert not list(runtime.iterdir())
@@ -254,7 +259,7 @@ def test_edit_refuses_to_save_over_a_set_made_meanwhile(work: Path, editing: dic
     finally:
         session.kill()
         session.wait(timeout=SPAWN_TIMEOUT)
-    assert_refused(result)
+    assert_refused(result, work, "from-edit")
     assert target.read_bytes() == after_set
     data = decrypt(after_set)
     assert data["port"] == 6543 and data["password"] == "hunter2"
