@@ -230,6 +230,13 @@ def _rules(**given: Any) -> Any:
     return Rules(**{k: v for k, v in given.items() if v})
 
 
+def _info_config(plan: Any, prefix: str = "") -> None:
+    """-v: which config (and rule) a plan came from."""
+    if plan.config is not None:
+        _info(f"{prefix}config '{plan.config.path}': " + (
+            f"rule at line {plan.rule.line}" if plan.rule else "no rule matches"))
+
+
 def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
                 input_type: str | None, output_type: str | None, rules: dict[str, Any],
                 config_path: str | None = None, reuse_from: str | None = None) -> None:
@@ -267,9 +274,7 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
             continue
         plan = config.plan(_Out.name_override or path, flag_recipients, cli_rules,
                            explicit=config_path)
-        if plan.config is not None:
-            _info(f"config '{plan.config.path}': " + (
-                f"rule at line {plan.rule.line}" if plan.rule else "no rule matches"))
+        _info_config(plan)
         groups, threshold, rule_set = plan.groups, plan.shamir_threshold, plan.rules
         text, fmt, label = _read_input(path, _input_type(input_type), what="encrypting")
         if output_type and output_type != fmt:
@@ -607,6 +612,7 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
         except (errors.ConfigError, errors.RecipientError) as err:
             _say("note", f"skipped '{path}': {err.message}")
             continue
+        _info_config(plan, f"'{path}': ")
         current, target = metadata.recipient_groups, plan.groups
         # The order of recipients within a group is no change (the groups' order is).
         if [set(g) for g in current] == [set(g) for g in target] and \

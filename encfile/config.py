@@ -7,11 +7,13 @@ file is encrypted for, and which of the encryption rules applies.
 
 Where encfile differs from sops:
 
-* the search starts in the **target file's folder** (sops starts in the
-  working directory, getsops/sops#242), walking up to the root; the nearest
-  folder with a config wins, and in one folder ``.encfile.yaml`` wins over
-  ``.sops.yaml``. ``--config FILE``, ``ENCFILE_CONFIG`` and ``SOPS_CONFIG``
-  name the file directly;
+* the search starts in the **target file's folder**, walking up to the root,
+  and only then in the working directory, where sops starts (getsops/sops#242);
+  the nearest folder with a config wins, and in one folder ``.encfile.yaml``
+  wins over ``.sops.yaml``. ``--config FILE``, ``ENCFILE_CONFIG`` and
+  ``SOPS_CONFIG`` name the file directly;
+* a rule is checked only when it is chosen for a file (as sops does): one broken
+  rule does not stop the others;
 * ``path_regex`` is a Python regular expression (RE2's syntax is nearly a
   subset; a pattern Python cannot compile is an error with its line);
 * encfile-only top-level keys (``exec``, ``max_age``) are allowed; sops ignores
@@ -51,17 +53,35 @@ ENCFILE_TOP_KEYS = {"exec", "max_age"}
 
 
 class CreationRule:
-    """One ``creation_rules`` entry, checked."""
+    """One ``creation_rules`` entry. Only its ``path_regex`` is looked at until the rule is
+    chosen for a file (:meth:`Config.rule_for`); then :meth:`check` reads the rest, so a
+    broken rule is reported only when it is used, as in sops."""
 
-    def __init__(self, line: int = 0) -> None:
-        self.path_regex = ""
+    def __init__(self, item: Any = None, line: int = 0, label: str = "") -> None:
+        self.item: Any = {} if item is None else item
+        self.line = line
+        self.label = label
+        regex = self.item.get("path_regex") if isinstance(self.item, dict) else None
+        self.path_regex = regex if isinstance(regex, str) else ""
         self.key_groups: list[list[str]] = []  # age recipients per group
         self.shamir_threshold = 0
         self.options: dict[str, Any] = {}  # the rule options that are set
-        self.line = line
+        self._pattern: Any = None
+        self._checked = False
 
     def matches(self, relative_path: str) -> bool:
-        return not self.path_regex or re.search(self.path_regex, relative_path) is not None
+        """Does the rule apply? A path_regex that does not compile is an error now: the
+        rule is being tried."""
+        if self._pattern is None:
+            self._pattern = _path_pattern(self.item, self.line, self.label)
+        return self._pattern.search(relative_path) is not None
+
+    def check(self) -> CreationRule:
+        """Read and check the whole rule (once); ConfigError naming the line if it is wrong."""
+        if not self._checked:
+            _read_rule(self, self.item, self.label)
+            self._checked = True
+        return self
 
 
 class Config:
@@ -85,9 +105,11 @@ class Config:
         return absolute.replace(os.sep, "/")
 
     def rule_for(self, file_path: str) -> CreationRule | None:
-        """The first rule that matches ``file_path``, or None."""
+        """The first rule that matches ``file_path`` (checked), or None. Rules after it are
+        not looked at, so one of them may be broken."""
         relative = self.relative(file_path)
-        return next((rule for rule in self.rules if rule.matches(relative)), None)
+        rule = next((rule for rule in self.rules if rule.matches(relative)), None)
+        return rule.check() if rule is not None else None
 
 
 class Plan:
@@ -142,7 +164,9 @@ def find(target: str, *, explicit: str | None = None,
     """The config that governs ``target`` (a file path), or None when there is none.
 
     ``explicit`` (``--config``) and then ``ENCFILE_CONFIG``/``SOPS_CONFIG`` name the
-    file directly; otherwise the search walks up from the target's folder.
+    file directly. Otherwise the nearest config walking up from the target's folder
+    wins, and without one there, the nearest walking up from the working directory
+    (where sops looks), so a file outside the project still gets the project's rules.
     """
     env = os.environ if env is None else env
     chosen = explicit or next((env[v] for v in ENV_VARS if env.get(v)), None)
@@ -150,16 +174,24 @@ def find(target: str, *, explicit: str | None = None,
         if not os.path.isfile(chosen):
             raise ConfigError(f"config file '{chosen}' does not exist")
         return load(chosen)
-    folder = os.path.dirname(os.path.abspath(target))
+    for start in (os.path.dirname(os.path.abspath(target)), os.getcwd()):
+        found = _nearest(start)
+        if found is not None:
+            return load(found)
+    return None
+
+
+def _nearest(folder: str) -> str | None:
+    """The nearest config file in ``folder`` or above it."""
     for _ in range(MAX_LEVELS):
         for name in CONFIG_NAMES:
             candidate = os.path.join(folder, name)
             if os.path.isfile(candidate):
-                return load(candidate)
+                return candidate
         if os.path.isfile(os.path.join(folder, ".sops.yml")):
             warnings.warn(f"ignoring '{os.path.join(folder, '.sops.yml')}': the config file "
                           "must be called .sops.yaml (or .encfile.yaml)", EncfileWarning,
-                          stacklevel=2)
+                          stacklevel=3)
         parent = os.path.dirname(folder)
         if parent == folder:
             break
@@ -204,7 +236,8 @@ def _load(path: str) -> Config:
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{label} line {_line(data, 'creation_rules')}: 'creation_rules' "
                           "must be a list")
-    rules = [_rule(item, index, raw_rules, label) for index, item in enumerate(raw_rules)]
+    rules = [CreationRule(item, _line(raw_rules, index), label)
+             for index, item in enumerate(raw_rules)]
     settings = {k: data[k] for k in ENCFILE_TOP_KEYS if k in data}
     return Config(path, rules, settings)
 
@@ -263,24 +296,27 @@ def _recipients(value: Any, label: str, line: int) -> list[str]:
     return out
 
 
-def _rule(item: Any, index: int, parent: list[Any], label: str) -> CreationRule:
-    line = _line(parent, index)
+def _path_pattern(item: Any, line: int, label: str) -> Any:
     if not isinstance(item, dict):
         raise ConfigError(f"{label} line {line}: a creation rule must be a mapping")
-    _check_keys(item, _RULE_KEYS, _SOPS_ONLY_RULE_KEYS, label, "")
-    rule = CreationRule(line=line)
     regex = item.get("path_regex") or ""
     if not isinstance(regex, str):
         raise ConfigError(f"{label} line {_line(item, 'path_regex')}: 'path_regex' must be a "
                           "string")
     try:
-        re.compile(regex)
+        return re.compile(regex)
     except re.error as err:
         raise ConfigError(f"{label} line {_line(item, 'path_regex')}: path_regex {regex!r} is "
                           f"not a valid regular expression ({err})",
                           hints=["encfile uses Python's re; most RE2 syntax is the same"]) \
             from None
-    rule.path_regex = regex
+
+
+def _read_rule(rule: CreationRule, item: Any, label: str) -> None:
+    """Fill in ``rule`` from its entry, checking every key."""
+    line = rule.line
+    _path_pattern(item, line, label)
+    _check_keys(item, _RULE_KEYS, _SOPS_ONLY_RULE_KEYS, label, "")
     groups = item.get("key_groups")
     if groups:
         if not isinstance(groups, list):
@@ -325,7 +361,6 @@ def _rule(item: Any, index: int, parent: list[Any], label: str) -> CreationRule:
                 raise ConfigError(f"{label} line {_line(item, name)}: {name} "
                                   f"{rule.options[name]!r} is not a valid regular expression "
                                   f"({err})") from None
-    return rule
 
 
 def _group(group: Any, line: int, label: str) -> list[str]:

@@ -98,5 +98,6 @@ def write_config(folder: str, regex: str, recipients: Sequence[str]) -> str:
         raise ConfigError(f"cannot create '{path}': {err.strerror or err}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(config_text(regex, recipients))
-    config.load(path)  # what init writes must read back as a valid config
+    for rule in config.load(path).rules:  # what init writes must read back as valid rules
+        rule.check()
     return path

@@ -209,20 +209,62 @@ def test_library_encrypt_file_uses_the_rules(repo: Path) -> None:
      "line 3: encrypted_regex '[' is not a valid regular expression"),
     ("creation_rules:\n  - age: a\n    encrypted_regex: x\n    unencrypted_suffix: y\n",
      "line 2: a rule can use only one of"),
-    ("creation_rules: [\n", "is not valid YAML"),
-    ("creation_rules: {a: 1}\n", "'creation_rules' must be a list"),
     ("creation_rules:\n  - key_groups:\n      - age: [a]\n    shamir_threshold: 3\n",
      "shamir_threshold 3 is more than the 1 key groups"),
-    ("nonsense: 1\n", "line 1: unknown key 'nonsense'"),
     # a group of pgp keys only: its Shamir share would be readable by no one
     ("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [a]\n"
      "      - pgp: [ABCDEF]\n", "key group 2 has no age keys"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    """A broken rule is an error naming its line once it is chosen for a file."""
+    path = write(tmp_path / ".sops.yaml", text)
+    cfg = config.load(str(path))  # as in sops: reading the file checks only the YAML
+    with pytest.raises(encfile.ConfigError) as err:
+        cfg.rule_for(str(tmp_path / "x.yaml"))
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("creation_rules: [\n", "is not valid YAML"),
+    ("creation_rules: {a: 1}\n", "'creation_rules' must be a list"),
+    ("nonsense: 1\n", "line 1: unknown key 'nonsense'"),
+])
+def test_a_broken_config_file_is_an_error_when_read(tmp_path: Path, text: str,
+                                                    message: str) -> None:
     path = write(tmp_path / ".sops.yaml", text)
     with pytest.raises(encfile.ConfigError) as err:
         config.load(str(path))
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("broken", [
+    "  - key_groups: [{}]\n",
+    "  - path_regex: '(?<n>x)'\n    age: a\n",
+    "  - unknown_key: 1\n    age: a\n",
+    "  - 42\n",
+])
+def test_a_broken_rule_matters_only_when_it_is_chosen(tmp_path: Path, broken: str,
+                                                      env: dict[str, str]) -> None:
+    """sops reports a rule only when it is used: files other rules match keep working."""
+    write(tmp_path / ".sops.yaml", f"creation_rules:\n  - path_regex: ^ok/\n"
+                                   f"    age: {TEST_PUBLIC}\n{broken}")
+    (tmp_path / "ok").mkdir()
+    write(tmp_path / "ok" / "a.yaml", "password: hunter2\n")
+    write(tmp_path / "b.yaml", "password: hunter2\n")
+    result = run_encfile("-e", "ok/a.yaml", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert encfile.loads(result.stdout.decode(), identities=[TEST_SECRET]) == \
+        {"password": "hunter2"}
+    refused = run_encfile("-e", "b.yaml", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout == b""
+    assert b"line 4" in refused.stderr and b"Traceback" not in refused.stderr
+
+
+def test_yaml_errors_in_the_config_stay_fatal(tmp_path: Path, env: dict[str, str]) -> None:
+    write(tmp_path / ".sops.yaml", f"creation_rules:\n  - age: {TEST_PUBLIC}\n  - [\n")
+    write(tmp_path / "a.yaml", "password: hunter2\n")
+    result = run_encfile("-e", "a.yaml", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and b"not valid YAML" in result.stderr
 
 
 def test_sops_only_keys_are_accepted_with_a_warning(tmp_path: Path) -> None:
@@ -241,16 +283,17 @@ creation_rules:
 """)
     with pytest.warns(encfile.EncfileWarning) as caught:
         cfg = config.load(str(path))
+        cfg.rule_for(str(tmp_path / "x.yaml"))
     messages = " ".join(str(w.message) for w in caught)
     assert "'stores'" in messages and "'pgp'" in messages and "'kms'" in messages
     assert "line 1" in messages and "line 4" in messages
-    assert cfg.rules[0].key_groups == [[TEST_PUBLIC, OTHER_PUBLIC]]  # merge joins the group
+    assert cfg.rules[0].check().key_groups == [[TEST_PUBLIC, OTHER_PUBLIC]]  # merge joins
 
 
 def test_age_as_comma_separated_string(tmp_path: Path) -> None:
     path = write(tmp_path / ".sops.yaml",
                  f"creation_rules:\n  - age: ' {TEST_PUBLIC} ,, {OTHER_PUBLIC}'\n")
-    assert config.load(str(path)).rules[0].key_groups == [[TEST_PUBLIC, OTHER_PUBLIC]]
+    assert config.load(str(path)).rules[0].check().key_groups == [[TEST_PUBLIC, OTHER_PUBLIC]]
 
 
 # -- sops as the oracle --------------------------------------------------------------------------
@@ -353,3 +396,28 @@ def test_kubernetes_default_for_json_manifests(tmp_path: Path, env: dict[str, st
     assert enc["sops"]["encrypted_regex"] == "^(data|stringData)$"
     assert re.search(r"note: .*Kubernetes", result.stderr.decode())
     assert os.path.getsize(target) > 0
+
+
+def test_a_file_outside_the_project_gets_the_working_directorys_rules(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """sops's functional tests keep their files in a temp folder and the config in the
+    working directory: with no config above the file, the one above the working
+    directory applies. One above the file still wins."""
+    project, outside = tmp_path / "project", tmp_path / "elsewhere" / "deep"
+    (project / "sub").mkdir(parents=True)
+    outside.mkdir(parents=True)
+    write(project / ".sops.yaml", f"creation_rules:\n  - age: {TEST_PUBLIC}\n")
+    target = write(outside / "s.yaml", "password: hunter2\n")
+    result = run_encfile("-e", "-v", str(target), env=env, cwd=project / "sub")
+    assert result.returncode == 0, result.stderr
+    assert f"config '{project / '.sops.yaml'}'".encode() in result.stderr
+    assert recipients_of(result.stdout.decode()) == [TEST_PUBLIC]
+    write(outside / ".encfile.yaml", f"creation_rules:\n  - age: {OTHER_PUBLIC}\n")
+    nearer = run_encfile("-e", "-v", str(target), env=env, cwd=project / "sub")
+    assert nearer.returncode == 0, nearer.stderr
+    assert f"config '{outside / '.encfile.yaml'}'".encode() in nearer.stderr
+    assert recipients_of(nearer.stdout.decode()) == [OTHER_PUBLIC]
+
+
+def recipients_of(text: str) -> list[str]:
+    return [entry["recipient"] for entry in load_docs(text)[0]["sops"]["age"]]
