@@ -22,6 +22,7 @@ import hmac
 import itertools
 import json
 import shlex
+from collections import Counter
 from difflib import SequenceMatcher
 
 from . import merge3
@@ -156,14 +157,33 @@ def _same_leaves(a: dict[tuple[Any, ...], Any], b: dict[tuple[Any, ...], Any]) -
     return a.keys() == b.keys() and all(_canon(a[k]) == _canon(b[k]) for k in a)
 
 
-def _data_of(text: str, fmt: str) -> list[Any] | None:
+def _data_of(text: str, fmt: str, *, unique: bool = False) -> list[Any] | None:
+    """The data of a plaintext, or None when it does not parse (or, with ``unique``,
+    when a mapping holds a key twice: dotenv, JSON and INI take the last one, so a
+    layout that kept the old line next to the new one would still hold the right data)."""
     from .document import parse_plain
 
     try:
-        data: list[Any] = parse_plain(text, fmt).to_python()
+        parsed = parse_plain(text, fmt)
+        data: list[Any] = parsed.to_python()
     except (EncfileError, ValueError):
         return None
+    if unique and any(_repeats_a_key(root) for root in parsed.roots):
+        return None
     return data
+
+
+def _repeats_a_key(node: Any) -> bool:
+    from .tree import Branch, Seq
+
+    if isinstance(node, Branch):
+        keys = [item[0] for item in node if isinstance(item, tuple)]
+        if len(keys) != len(set(keys)):
+            return True
+        return any(_repeats_a_key(item[1]) for item in node if isinstance(item, tuple))
+    if isinstance(node, Seq):
+        return any(_repeats_a_key(item) for item in node)
+    return False
 
 
 def layout(base: str, ours: str, theirs: str, *, fmt: str,
@@ -175,15 +195,17 @@ def layout(base: str, ours: str, theirs: str, *, fmt: str,
     """
     chunks = merge3.merge(base.splitlines(keepends=True), ours.splitlines(keepends=True),
                           theirs.splitlines(keepends=True))
-    found = _search(chunks, fmt, merged, multi)
+    # a key written twice is no layout, unless a side already has one
+    unique = all(_data_of(side, fmt, unique=True) is not None for side in (ours, theirs))
+    found = _search(chunks, fmt, merged, multi, unique)
     if found is None and any(chunk[0] == "conflict" for chunk in chunks):
         # Neighbouring lines changed on each side (`a:` by ours, `b:` by theirs) make
         # one conflicting run: merge such runs line by line when the lines correspond.
-        found = _search(_linewise(chunks), fmt, merged, multi)
+        found = _search(_linewise(chunks), fmt, merged, multi, unique)
     if found is None and any(chunk[0] == "conflict" for chunk in chunks):
         # Then split each conflicting run at the lines both sides have (a file added on
         # both branches has no base at all): what remains are two insertions at one place.
-        found = _search(_refined(chunks), fmt, merged, multi)
+        found = _search(_refined(chunks), fmt, merged, multi, unique)
     return found
 
 
@@ -212,7 +234,7 @@ def _refined(chunks: list[Any]) -> list[Any]:
 
 
 def _search(chunks: list[Any], fmt: str, merged: dict[tuple[Any, ...], Any],
-            multi: bool) -> tuple[str, list[str]] | None:
+            multi: bool, unique: bool) -> tuple[str, list[str]] | None:
     hunks = [i for i, chunk in enumerate(chunks) if chunk[0] == "conflict"]
     if len(hunks) > _MAX_SEARCH_HUNKS:
         tries: Any = [(n,) * len(hunks) for n in range(len(_OPTIONS))]
@@ -221,24 +243,68 @@ def _search(chunks: list[Any], fmt: str, merged: dict[tuple[Any, ...], Any],
     for choice in tries:
         picked = dict(zip(hunks, choice, strict=True))
         lines: list[str] = []
-        kept_ours: list[str] = []  # where ours won over theirs' comments or formatting
+        placed: list[tuple[int, list[str], list[str], list[str], list[str]]] = []
         for i, chunk in enumerate(chunks):
             if chunk[0] == "ok":
                 lines += chunk[1]
                 continue
-            mine, other = chunk[2], chunk[3]
-            option = _OPTIONS[picked[i]]
-            if option == "ours" and other != chunk[1]:
-                first = len(lines) + 1
-                kept_ours.append(f"{first}-{first + max(len(mine), 1) - 1}")
-            lines += {"ours": mine, "theirs": other, "ours+theirs": [*mine, *other],
-                      "theirs+ours": [*other, *mine]}[option]
+            old, mine, other = chunk[1], chunk[2], chunk[3]
+            taken = {"ours": mine, "theirs": other, "ours+theirs": [*mine, *other],
+                     "theirs+ours": [*other, *mine]}[_OPTIONS[picked[i]]]
+            placed.append((len(lines) + 1, old, mine, other, taken))
+            lines += taken
         text = "".join(lines)
-        data = _data_of(text, fmt)
+        data = _data_of(text, fmt, unique=unique)
         if data is not None and _same_leaves(_leaves(data, multi), merged):
-            return text, [f"lines {span}: comments or formatting changed on both sides; "
-                          "kept ours" for span in kept_ours]
+            notes = [n for n in (_dropped_note(*p) for p in placed) if n is not None]
+            return text, notes
     return None
+
+
+def _dropped_note(first: int, old: list[str], mine: list[str], other: list[str],
+                  taken: list[str]) -> str | None:
+    """A note when the text laid out for a conflicting run lacks a change of one side.
+
+    The data of the whole text is the merged data (checked before), so what a side can
+    lose here is text alone: comments, blank lines, quoting, spacing. When one side's
+    edits are all in the lines taken (both made the same change, and one side made
+    another one too), nothing is lost and there is no note.
+    """
+    lost = [side for side, lines in (("ours", mine), ("theirs", other))
+            if not _change_kept(old, lines, taken)]
+    if not lost:
+        return None
+    last = first + max(len(taken), 1) - 1
+    where, these = (f"line {first}", "this line") if last == first else \
+        (f"lines {first}-{last}", "these lines")
+    if len(lost) == 2:
+        return (f"{where}: both sides changed {these}; neither side's change to comments or "
+                "formatting is kept in full")
+    kept, whose = ("theirs", "our") if lost == ["ours"] else ("ours", "their")
+    return (f"{where}: both sides changed {these}; kept {kept}, without {whose} change to "
+            "comments or formatting")
+
+
+def _change_kept(old: list[str], side: list[str], taken: list[str]) -> bool:
+    """Whether ``taken`` has every edit that ``side`` made to ``old``: each line that it
+    added is among the lines ``taken`` added, and no base line that it removed or
+    replaced is still in ``taken``."""
+    taken_from_old = {i for m in SequenceMatcher(None, old, taken, autojunk=False)
+                      .get_matching_blocks() for i in range(m.a, m.a + m.size)}
+    added_in_taken = Counter(taken)
+    for line in (old[i] for i in taken_from_old):
+        added_in_taken[line] -= 1
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, side,
+                                               autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if any(i in taken_from_old for i in range(i1, i2)):
+            return False  # a base line this side removed or replaced is still there
+        for line in side[j1:j2]:
+            if added_in_taken[line] <= 0:
+                return False
+            added_in_taken[line] -= 1
+    return True
 
 
 def merge_opened(base: Opened | None, ours: Opened, theirs: Opened, *, path: str,

@@ -11,6 +11,13 @@ What setup writes, all idempotent:
   ``refs/notes/textconv``, inside ``.git``;
 * a pre-commit hook that runs ``encfile git pre-commit`` and then any hook that was
   there before (kept as ``pre-commit.local``).
+
+The drivers and the hook are small ``sh`` programs that run the encfile that ran setup
+by its absolute path (:func:`self_program`), so they work without encfile on PATH. When
+that program is gone (its virtualenv was deleted), they run the first ``encfile`` on
+PATH; when there is none either, each fails the safe way: textconv shows the file as
+it is stored (git keeps working), the merge driver exits 1 (git records a conflict and
+keeps our version), and the hook refuses the commit and says how to fix it.
 """
 
 from __future__ import annotations
@@ -57,17 +64,26 @@ def repo_root(cwd: str | None = None) -> str:
     return result.stdout.decode().strip()
 
 
-def self_command() -> str:
-    """How git should call this encfile: ``encfile`` when that is the one on PATH."""
+def self_program() -> list[str]:
+    """The words that run this encfile from any folder, whatever PATH holds then.
+
+    The console script that is running, when it is one: pip, pipx and uv write it again
+    on every reinstall, and it names its own interpreter. Its path is kept as given, not
+    resolved: pipx's ``~/.local/bin/encfile`` is a link into a virtualenv that an upgrade
+    replaces, and the link is what lasts. Run as ``python -m encfile``, it is this
+    interpreter with ``-P`` (3.11+), so that a folder named ``encfile`` in the repository
+    that git runs it in cannot take the place of the installed package.
+    """
     argv0 = sys.argv[0] if sys.argv else ""
-    on_path = shutil.which("encfile")
-    if os.path.basename(argv0) == "encfile":  # the console script
-        if on_path and os.path.realpath(on_path) == os.path.realpath(argv0):
-            return "encfile"
-        return shlex.quote(os.path.abspath(argv0))
-    if on_path:
-        return "encfile"
-    return f"{shlex.quote(sys.executable)} -m encfile"
+    if os.path.basename(argv0) == "encfile" and os.path.isfile(argv0) \
+            and os.access(argv0, os.X_OK):
+        return [os.path.abspath(argv0)]
+    if not sys.executable:  # an embedded interpreter: nothing better than PATH
+        return ["encfile"]
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", "encfile"]
+    return [sys.executable, "-c",
+            "import sys; del sys.path[0]; from encfile.cli import main; main()"]
 
 
 # -- patterns --------------------------------------------------------------------------------
@@ -158,18 +174,63 @@ def _config_get(key: str, scope: str, cwd: str | None) -> str | None:
     return result.stdout.decode().strip() if result.returncode == 0 else None
 
 
-def driver_settings(command: str) -> dict[str, str]:
+# -- the recorded program ------------------------------------------------------------------
+# git runs textconv and merge drivers through `sh -c` (textconv with `"$@"` appended, the
+# file's name as $1), and the hook is sh too: each is an `if` that tries the recorded
+# program, then `encfile` on PATH, then fails safe. Each word is quoted for sh; git
+# config quotes the whole value itself.
+
+FIX_HINT = "put encfile on PATH, or run 'encfile git setup' again"
+
+
+def _gone(program: Sequence[str]) -> str:
+    return f"'{program[0]}' is gone and no encfile is on PATH"
+
+
+def _dq(text: str) -> str:
+    """``text`` in sh double quotes (messages: they hold single quotes, by the style)."""
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
+
+
+def _runs(program: Sequence[str]) -> tuple[str, str]:
+    """The sh test that the program is there, and the words that run it."""
+    if not os.path.isabs(program[0]):  # `encfile` itself: PATH is all there is
+        return f"command -v {shlex.quote(program[0])} >/dev/null 2>&1", shlex.join(program)
+    return f"[ -x {shlex.quote(program[0])} ]", shlex.join(program)
+
+
+def textconv_command(program: Sequence[str]) -> str:
+    test, run = _runs(program)
+    note = _dq(f"encfile: this version is shown encrypted: {_gone(program)}; {FIX_HINT}")
+    return ("encfile_textconv() { "
+            f'if {test}; then {run} git textconv "$1" || cat "$1"; '
+            'elif command -v encfile >/dev/null 2>&1; then encfile git textconv "$1" || cat "$1"; '
+            f'else cat "$1"; [ -z "$(tail -c 1 "$1")" ] || echo; printf "%s\\n" {note}; fi; '
+            "}; encfile_textconv")
+
+
+def merge_command(program: Sequence[str]) -> str:
+    # git puts the quoted file names for %O %A %B %P, and turns %% into %.
+    test, run = (part.replace("%", "%%") for part in _runs(program))
+    error = _dq(f"encfile: error: the merge driver cannot run encfile: {_gone(program)}; "
+                f"{FIX_HINT}").replace("%", "%%")
+    return (f"if {test}; then {run} git merge %O %A %B %P; "
+            "elif command -v encfile >/dev/null 2>&1; then encfile git merge %O %A %B %P; "
+            f'else printf "%%s\\n" {error} >&2; exit 1; fi')
+
+
+def driver_settings(program: Sequence[str]) -> dict[str, str]:
     return {
-        "diff.encfile.textconv": f"{command} git textconv",
+        "diff.encfile.textconv": textconv_command(program),
         "diff.encfile.cachetextconv": "false",
         "merge.encfile.name": "encfile: merge encrypted files key by key",
-        "merge.encfile.driver": f"{command} git merge %O %A %B %P",
+        "merge.encfile.driver": merge_command(program),
     }
 
 
-def set_drivers(scope: str, cwd: str | None, command: str) -> list[str]:
+def set_drivers(scope: str, cwd: str | None, program: Sequence[str]) -> list[str]:
     changed = []
-    for key, value in driver_settings(command).items():
+    for key, value in driver_settings(program).items():
         if _config_get(key, scope, cwd) != value:
             git(["config", scope, key, value], cwd)
             changed.append(f"set git config {scope.lstrip('-')} {key}")
@@ -211,17 +272,35 @@ def hooks_folder(root: str) -> str:
     return found if os.path.isabs(found) else os.path.join(root, found)
 
 
-def hook_text(command: str) -> str:
+def hook_text(program: Sequence[str]) -> str:
+    test, run = _runs(program)
+    refused = "\n".join(f'  printf "%s\\n" {_dq(line)} >&2' for line in (
+        f"encfile: error: the pre-commit hook cannot run encfile: {_gone(program)}",
+        "encfile: hint: put encfile on PATH (activate its virtualenv), or run "
+        "'encfile git setup' again with the encfile you use now",
+        "encfile: hint: the commit was refused: nothing checked the staged secrets files"))
+    broken = _dq(f"encfile: hint: encfile could not be started; {FIX_HINT}")
     return (f"#!/bin/sh\n{HOOK_MARKER}: refuses plaintext secrets and broken encrypted files\n"
-            f"{command} git pre-commit || exit $?\n"
+            "# It runs the encfile that ran setup, else the one on PATH, else refuses.\n"
+            f"if {test}; then\n"
+            f"  {run} git pre-commit\n"
+            "elif command -v encfile >/dev/null 2>&1; then\n"
+            "  encfile git pre-commit\n"
+            "else\n"
+            f"{refused}\n"
+            "  exit 1\n"
+            "fi\n"
+            "rc=$?\n"
+            f'case $rc in 0) ;; 126|127) printf "%s\\n" {broken} >&2; exit 1 ;; '
+            '*) exit "$rc" ;; esac\n'
             f'chained="$(dirname "$0")/{CHAINED_HOOK}"\n'
             'if [ -x "$chained" ]; then exec "$chained" "$@"; fi\n')
 
 
-def install_hook(root: str, command: str) -> list[str]:
+def install_hook(root: str, program: Sequence[str]) -> list[str]:
     folder = hooks_folder(root)
     path = os.path.join(folder, "pre-commit")
-    wanted = hook_text(command)
+    wanted = hook_text(program)
     changed = []
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -250,18 +329,101 @@ def install_hook(root: str, command: str) -> list[str]:
     return changed
 
 
+# -- status ----------------------------------------------------------------------------------
+
+def program_of(text: str, command: str) -> list[str] | None:
+    """The program that a driver value or hook (from any version of setup) runs, or None."""
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        found = re.search(rf"(?:; then |^\s*)(?!if |encfile_textconv)(.+?) git {command}(?: |$)",
+                          line)
+        if found is None:
+            continue
+        words = found.group(1)
+        try:
+            return shlex.split(words.replace("%%", "%") if command == "merge" else words)
+        except ValueError:
+            return None
+    return None
+
+
+def program_state(program: Sequence[str], current: bool) -> str:
+    """``ok``, ``gone`` (the recorded program is not there), ``path`` (it is `encfile` on
+    PATH, as an older setup wrote) or ``outdated`` (an older setup's text, with no
+    fallback). ``current``: the text is what this version writes for ``program``."""
+    if not os.path.isabs(program[0]):
+        return "path"
+    if not os.access(program[0], os.X_OK):
+        return "gone"
+    return "ok" if current else "outdated"
+
+
+def _problem(where: str, program: Sequence[str], state: str, current: bool) -> str | None:
+    runs = "runs" if where.endswith("hook") else "run"
+    fallback = shutil.which("encfile") if current else None
+    if state == "gone":
+        if fallback:
+            then = f"git runs the encfile on PATH ('{fallback}') instead"
+        elif not current:
+            then = ("written by an older encfile, it has no fallback: every commit is refused"
+                    if where.endswith("hook") else "written by an older encfile, they have "
+                    "no fallback: git diff and git show fail, and merges stop as conflicts")
+        elif where.endswith("hook"):
+            then = "with no encfile on PATH, every commit is refused"
+        else:
+            then = ("with no encfile on PATH, diffs show the encrypted text and merges stop "
+                    "as conflicts")
+        return f"the {where} {runs} '{program[0]}', which is gone: {then}"
+    if state == "path" and not current:
+        return (f"the {where} {runs} 'encfile' from PATH (written by an older encfile): "
+                "git fails where encfile is not on PATH")
+    if state == "outdated":
+        return (f"the {where} {runs} '{program[0]}' with no fallback for when it is gone "
+                "(written by an older encfile)")
+    return None
+
+
 def status(cwd: str | None = None) -> dict[str, object]:
-    """What is configured: drivers (local and global), attributes, hook."""
+    """What is configured: drivers (local and global), attributes, hook, and what is stale.
+
+    ``programs`` maps ``local``, ``global`` and ``hook`` (those that are set) to the
+    program they run and its state (:func:`program_state`); ``problems`` says in words
+    what is stale; ``this_program`` is what setup would record now.
+    """
     try:
         root: str | None = repo_root(cwd)
     except InputError:
         root = None
     out: dict[str, object] = {"repository": root}
+    programs: dict[str, object] = {}
+    problems: list[str] = []
+
+    def note(name: str, where: str, program: list[str] | None, current: bool) -> None:
+        if program is None:
+            programs[name] = {"program": None, "state": "custom"}
+            return
+        state = program_state(program, current)
+        programs[name] = {"program": program, "state": state}
+        problem = _problem(where, program, state, current)
+        if problem is not None:
+            problems.append(problem)
+
     for scope in ("--local", "--global"):
         if scope == "--local" and root is None:
             continue
-        out[scope.lstrip("-")] = {key: _config_get(key, scope, cwd)
-                                  for key in driver_settings("encfile")}
+        name = scope.lstrip("-")
+        settings = {key: _config_get(key, scope, cwd) for key in driver_settings(["encfile"])}
+        out[name] = settings
+        textconv = settings["diff.encfile.textconv"]
+        driver = settings["merge.encfile.driver"]
+        if textconv is None and driver is None:
+            continue
+        program = program_of(textconv or driver or "", "textconv" if textconv else "merge")
+        wanted = driver_settings(program) if program else {}
+        note(name, f"{name} drivers", program, all(
+            settings[k] == wanted.get(k) for k in ("diff.encfile.textconv",
+                                                   "merge.encfile.driver")))
     if root is not None:
         attributes = os.path.join(root, ".gitattributes")
         try:
@@ -274,7 +436,15 @@ def status(cwd: str | None = None) -> dict[str, object]:
         hook = os.path.join(hooks_folder(root), "pre-commit")
         try:
             with open(hook, encoding="utf-8", errors="replace") as handle:
-                out["hook"] = HOOK_MARKER in handle.read()
+                text = handle.read()
         except FileNotFoundError:
-            out["hook"] = False
+            text = ""
+        out["hook"] = HOOK_MARKER in text
+        if out["hook"]:
+            program = program_of(text, "pre-commit")
+            note("hook", "pre-commit hook", program,
+                 program is not None and text == hook_text(program))
+    out["programs"] = programs
+    out["problems"] = problems
+    out["this_program"] = self_program()
     return out

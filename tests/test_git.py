@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import zlib
 from pathlib import Path
 
@@ -61,22 +65,31 @@ def set_value(repo: Path, env: dict[str, str], name: str, path: str, value: str)
     assert result.returncode == 0, result.stderr.decode()
 
 
+RULES = f"creation_rules:\n  - path_regex: \\.enc\\.(yaml|env)$\n    age: {TEST_PUBLIC}\n"
+FIRST = "db:\n  password: hunter2-old  # rotate yearly\n  user: app\napi: k1\nlevel: 3\n"
+
+
+def make_repo(r: Path, env: dict[str, str], setup: list[str] | None = None,
+              setup_env: dict[str, str] | None = None) -> Path:
+    """A repository with rules, set up by ``setup`` (argv; default: ``python -m encfile git
+    setup``) and one commit of ``s.enc.yaml``."""
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main", env=env)
+    git(r, "config", "user.email", "dev@example.org", env=env)
+    git(r, "config", "user.name", "Dev", env=env)
+    (r / ".encfile.yaml").write_text(RULES)
+    argv = setup or [sys.executable, "-m", "encfile", "git", "setup"]
+    result = subprocess.run(argv, cwd=r, env=setup_env or env, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    (r / "s.enc.yaml").write_text(enc(FIRST))
+    git(r, "add", ".", env=env)
+    git(r, "commit", "-qm", "first", env=env)
+    return r
+
+
 @pytest.fixture
 def repo(tmp_path: Path, genv: dict[str, str]) -> Path:
-    r = tmp_path / "repo"
-    r.mkdir()
-    git(r, "init", "-q", "-b", "main", env=genv)
-    git(r, "config", "user.email", "dev@example.org", env=genv)
-    git(r, "config", "user.name", "Dev", env=genv)
-    (r / ".encfile.yaml").write_text(
-        f"creation_rules:\n  - path_regex: \\.enc\\.(yaml|env)$\n    age: {TEST_PUBLIC}\n")
-    result = run_encfile("git", "setup", env=genv, cwd=r)
-    assert result.returncode == 0, result.stderr.decode()
-    (r / "s.enc.yaml").write_text(enc("db:\n  password: hunter2-old  # rotate yearly\n"
-                                      "  user: app\napi: k1\nlevel: 3\n"))
-    git(r, "add", ".", env=genv)
-    git(r, "commit", "-qm", "first", env=genv)
-    return r
+    return make_repo(tmp_path / "repo", genv)
 
 
 def assert_no_plaintext(repo: Path, env: dict[str, str]) -> None:
@@ -396,6 +409,7 @@ def test_pre_commit_framework_hook_is_declared() -> None:
 def test_git_help_and_bad_subcommands(genv: dict[str, str], tmp_path: Path) -> None:
     shown = run_encfile("git", "--help", env=genv, cwd=tmp_path)
     assert shown.returncode == 0 and b"encfile git setup" in shown.stdout
+    assert "Commands:" in shown.stdout.decode()
     bad = run_encfile("git", "frobnicate", env=genv, cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.decode().startswith("encfile: error: no such git command: 'frobnicate'")
@@ -521,3 +535,282 @@ def test_setup_repairs_a_hook_that_lost_its_executable_bit(repo: Path,
     result = run_encfile("git", "setup", env=genv, cwd=repo)
     assert b"executable again" in result.stderr
     assert hook.stat().st_mode & stat.S_IXUSR
+
+
+# -- git runs encfile without PATH -------------------------------------------------------------
+
+VENV_ENCFILE = Path(sys.executable).parent / "encfile"
+
+
+@pytest.fixture
+def venv_encfile() -> Path:
+    if not os.access(VENV_ENCFILE, os.X_OK):
+        pytest.skip("no encfile console script next to this Python")
+    return VENV_ENCFILE
+
+
+def without_encfile(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with no encfile on PATH (git, sh and the usual tools stay)."""
+    dirs = [d for d in env.get("PATH", "").split(os.pathsep)
+            if d and not os.access(os.path.join(d, "encfile"), os.X_OK)]
+    out = {**env, "PATH": os.pathsep.join(dirs)}
+    assert shutil.which("encfile", path=out["PATH"]) is None
+    return out
+
+
+def with_on_path(env: dict[str, str], program: Path) -> dict[str, str]:
+    return {**env, "PATH": f"{program.parent}{os.pathsep}{env['PATH']}"}
+
+
+def config_value(repo: Path, key: str, env: dict[str, str]) -> str:
+    return git(repo, "config", "--get", key, env=env).stdout.decode()
+
+
+@pytest.mark.parametrize("on_path_at_setup", [False, True],
+                         ids=["never-on-path", "on-path-only-during-setup"])
+def test_git_runs_the_encfile_that_ran_setup_without_path(
+        tmp_path: Path, genv: dict[str, str], venv_encfile: Path, on_path_at_setup: bool) -> None:
+    """The user's report: setup in an activated virtualenv, then git without it on PATH."""
+    bare = without_encfile(genv)
+    r = make_repo(tmp_path / "repo", bare, [str(venv_encfile), "git", "setup"],
+                  with_on_path(bare, venv_encfile) if on_path_at_setup else bare)
+    # (make_repo committed: the hook ran, without encfile on PATH)
+    assert f"{venv_encfile} git textconv" in config_value(r, "diff.encfile.textconv", bare)
+    assert f"{venv_encfile} git merge %O %A %B %P" in \
+        config_value(r, "merge.encfile.driver", bare)
+    assert f"{venv_encfile} git pre-commit" in (r / ".git" / "hooks" / "pre-commit").read_text()
+    set_value(r, bare, "s.enc.yaml", '["db"]["password"]', '"hunter2-new"')
+    assert "+  password: hunter2-new  # rotate yearly" in git(r, "diff", env=bare).stdout.decode()
+    git(r, "commit", "-qam", "rotate", env=bare)
+    assert "-  password: hunter2-old" in git(r, "show", "HEAD", env=bare).stdout.decode()
+    log = git(r, "log", "-p", env=bare).stdout.decode()
+    assert "+  password: hunter2-old" in log and "+  password: hunter2-new" in log
+    branch(r, bare, "feature")
+    set_value(r, bare, "s.enc.yaml", '["api"]', '"zebra-theirs"')
+    git(r, "commit", "-qam", "theirs", env=bare)
+    git(r, "checkout", "-q", "main", env=bare)
+    set_value(r, bare, "s.enc.yaml", '["level"]', "4")
+    git(r, "commit", "-qam", "ours", env=bare)
+    merged = git(r, "merge", "-m", "merge", "feature", env=bare, check=False)
+    assert merged.returncode == 0, merged.stderr.decode()
+    data = load_docs(decrypt(r / "s.enc.yaml"))[0]
+    assert data["api"] == "zebra-theirs" and data["level"] == 4
+    (r / "new.enc.yaml").write_text("password: walrus-added\n")
+    git(r, "add", "new.enc.yaml", env=bare)
+    refused = git(r, "commit", "-qm", "oops", env=bare, check=False)
+    assert refused.returncode != 0
+    assert "encfile: error: 'new.enc.yaml' is not encrypted" in refused.stderr.decode()
+
+
+def program_that_can_go(tmp_path: Path, form: str, venv_encfile: Path) -> tuple[list[str], Path]:
+    """The argv of ``git setup`` run by a program that the test takes away later (a copy of
+    the console script, or a virtualenv of its own), and the folder that holds it. The
+    folder's name has a space and a quote: the drivers and the hook quote it."""
+    folder = tmp_path / "old venv's"
+    if form == "python -m":
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)],
+                       check=True, capture_output=True, timeout=120)
+        python = folder / "bin" / "python"
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+        # this virtualenv sees the packages of the one running the tests (encfile included)
+        Path(purelib, "tests-venv.pth").write_text(
+            f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+        return [str(python), "-m", "encfile", "git", "setup"], folder
+    (folder / "bin").mkdir(parents=True)
+    shutil.copy(venv_encfile, folder / "bin" / "encfile")
+    return [str(folder / "bin" / "encfile"), "git", "setup"], folder
+
+
+@pytest.mark.parametrize("form", ["script", "python -m", "interpreter gone"])
+def test_when_the_recorded_encfile_is_gone_git_fails_safe(
+        tmp_path: Path, genv: dict[str, str], venv_encfile: Path, form: str) -> None:
+    """Diffs show the stored text, a merge is a conflict that keeps ours, the hook refuses
+    and says how to fix it; encfile on PATH is the second choice; setup again repairs."""
+    bare = without_encfile(genv)
+    setup, folder = program_that_can_go(tmp_path, "python -m" if form == "python -m" else
+                                        "script", venv_encfile)
+    r = make_repo(tmp_path / "repo", bare, setup)
+    assert str(folder) in config_value(r, "diff.encfile.textconv", bare)
+    branch(r, bare, "feature")
+    set_value(r, bare, "s.enc.yaml", '["level"]', "4")
+    git(r, "commit", "-qam", "theirs", env=bare)
+    git(r, "checkout", "-q", "main", env=bare)
+    set_value(r, bare, "s.enc.yaml", '["api"]', '"zebra-ours"')
+    git(r, "commit", "-qam", "ours", env=bare)
+    gone = form != "interpreter gone"
+    if gone:
+        shutil.rmtree(folder)  # the virtualenv was deleted
+    else:  # the virtualenv was made again with another Python: the script cannot start
+        script = folder / "bin" / "encfile"
+        script.write_text("#!/nonexistent/python3\n" + script.read_text().split("\n", 1)[1])
+
+    for args in (["show", "HEAD"], ["log", "-p"], ["diff", "HEAD~1", "HEAD"]):
+        text = git(r, *args, env=bare).stdout.decode()  # exit 0: git does not break
+        assert "+api: ENC[AES256_GCM," in text, args
+        assert not any(c in text for c in CANARIES)
+        if gone:
+            assert "encfile: this version is shown encrypted: " in text
+            assert "put encfile on PATH, or run 'encfile git setup' again" in text
+
+    ours = (r / "s.enc.yaml").read_text()
+    merged = git(r, "merge", "-m", "merge", "feature", env=bare, check=False)
+    assert merged.returncode != 0
+    if gone:
+        assert "the merge driver cannot run encfile" in merged.stderr.decode()
+    assert (r / "s.enc.yaml").read_text() == ours  # kept, encrypted, no markers
+    assert b"UU s.enc.yaml" in git(r, "status", "--porcelain", env=bare).stdout
+    git(r, "merge", "--abort", env=bare)
+
+    (r / "new.enc.yaml").write_text("password: walrus-added\n")
+    git(r, "add", "new.enc.yaml", env=bare)
+    refused = git(r, "commit", "-qm", "plaintext", env=bare, check=False)
+    assert refused.returncode != 0
+    err = refused.stderr.decode()
+    assert "put encfile on PATH" in err and "'encfile git setup' again" in err, err
+    if gone:
+        assert "encfile: error: the pre-commit hook cannot run encfile: " in err
+    assert git(r, "rev-list", "--count", "HEAD", env=bare).stdout == b"2\n"
+
+    status = run_encfile("git", "status", env=bare, cwd=r)
+    if gone:
+        assert b"local drivers: " in status.stdout and b"(gone)" in status.stdout
+        assert b"which is gone" in status.stderr and b"encfile git setup" in status.stderr
+        # the encfile on PATH is the second choice
+        on_path = with_on_path(bare, venv_encfile)
+        assert "+api: zebra-ours" in git(r, "show", "HEAD", env=on_path).stdout.decode()
+
+    again = subprocess.run([str(venv_encfile), "git", "setup"], cwd=r, env=bare,
+                           capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"set git config local diff.encfile.textconv" in again.stderr
+    assert b"installed the pre-commit hook" in again.stderr
+    textconv = config_value(r, "diff.encfile.textconv", bare)
+    assert str(venv_encfile) in textconv and str(folder) not in textconv
+    status = run_encfile("git", "status", env=bare, cwd=r)
+    assert b"warning" not in status.stderr and b"(gone)" not in status.stdout
+    assert "+api: zebra-ours" in git(r, "show", "HEAD", env=bare).stdout.decode()
+    refused = git(r, "commit", "-qm", "plaintext", env=bare, check=False)
+    assert "'new.enc.yaml' is not encrypted" in refused.stderr.decode()  # the hook runs again
+
+
+def test_status_and_setup_repair_what_an_older_setup_wrote(repo: Path,
+                                                           genv: dict[str, str]) -> None:
+    git(repo, "config", "diff.encfile.textconv", "encfile git textconv", env=genv)
+    git(repo, "config", "merge.encfile.driver", "encfile git merge %O %A %B %P", env=genv)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\n# installed by 'encfile git setup': refuses plaintext secrets "
+                    "and broken encrypted files\nencfile git pre-commit || exit $?\n")
+    status = run_encfile("git", "status", env=genv, cwd=repo)
+    assert b"local drivers: encfile (from PATH)" in status.stdout
+    assert b"pre-commit hook: installed, runs encfile (from PATH)" in status.stdout
+    assert b"written by an older encfile" in status.stderr
+    found = json.loads(run_encfile("git", "status", "--json", env=genv, cwd=repo).stdout)
+    assert found["programs"]["local"] == {"program": ["encfile"], "state": "path"}
+    assert len(found["problems"]) == 2
+    fixed = run_encfile("git", "setup", env=genv, cwd=repo)
+    assert b"set git config local diff.encfile.textconv" in fixed.stderr
+    assert b"installed the pre-commit hook" in fixed.stderr
+    found = json.loads(run_encfile("git", "status", "--json", env=genv, cwd=repo).stdout)
+    assert found["problems"] == []
+    assert found["programs"]["local"]["program"][0] == sys.executable
+    assert found["programs"]["hook"] == found["programs"]["local"]
+    assert found["this_program"] == found["programs"]["local"]["program"]
+
+
+# -- help, -q and -v ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["setup", "status", "textconv", "merge", "resolve",
+                                     "pre-commit"])
+def test_each_git_command_has_its_own_help(genv: dict[str, str], tmp_path: Path,
+                                           command: str) -> None:
+    for args in ([command, "--help"], [command, "-h"], ["help", command]):
+        shown = run_encfile("git", *args, env=genv, cwd=tmp_path)
+        assert shown.returncode == 0 and shown.stderr == b"", args
+        text = shown.stdout.decode()
+        assert text.startswith(f"Usage: encfile git {command}"), text
+        assert "Commands:" not in text
+        assert "--quiet" in text and "Exit codes" in text
+        assert f"encfile git {command}" in text.split("Example:", 1)[1]
+    group = run_encfile("git", "--help", env=genv, cwd=tmp_path).stdout.decode()
+    assert group.startswith("Usage: encfile git COMMAND") and "Commands:" in group
+
+
+def test_a_usage_error_points_at_the_commands_help(genv: dict[str, str], tmp_path: Path) -> None:
+    result = run_encfile("git", "resolve", env=genv, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith(
+        "encfile: error: usage: encfile git resolve FILE [--ours | --theirs]")
+    assert b"see 'encfile git resolve --help'" in result.stderr
+
+
+def test_setup_quiet_prints_nothing_and_verbose_names_the_program(
+        tmp_path: Path, genv: dict[str, str]) -> None:
+    r = tmp_path / "r"
+    r.mkdir()
+    git(r, "init", "-q", env=genv)
+    git(r, "config", "commit.verbose", "true", env=genv)
+    quiet = run_encfile("git", "setup", "-q", env=genv, cwd=r)
+    assert quiet.returncode == 0 and quiet.stderr == b"" and quiet.stdout == b""
+    assert (r / ".gitattributes").exists() and (r / ".git" / "hooks" / "pre-commit").exists()
+    assert run_encfile("git", "setup", "--quiet", env=genv, cwd=r).stderr == b""
+    loud = run_encfile("git", "setup", "-v", env=genv, cwd=r).stderr.decode()
+    assert "already set up; nothing changed" in loud
+    assert f"git runs {shlex.quote(sys.executable)} " in loud  # python -m encfile ran setup
+    assert "commit.verbose is on" in loud
+    outside = run_encfile("git", "setup", "-q", env=genv, cwd=tmp_path)
+    assert outside.returncode == 2  # errors still print
+    assert outside.stderr.decode().startswith("encfile: error: not inside a git repository")
+
+
+# -- what a merge says -------------------------------------------------------------------------
+
+def edit_text(repo: Path, env: dict[str, str], tmp_path: Path, name: str, old: str,
+              new: str) -> None:
+    """``encfile edit`` with an editor that replaces ``old`` by ``new`` in the plaintext."""
+    editor = tmp_path / "replace.py"
+    editor.write_text("import sys\nold, new, path = sys.argv[1:]\n"
+                      "text = open(path).read()\nassert old in text\n"
+                      "open(path, 'w').write(text.replace(old, new))\n")
+    result = run_encfile("edit", name, env={**env, "EDITOR": f"{sys.executable} {editor} "
+                                            f"{shlex.quote(old)} {shlex.quote(new)}"}, cwd=repo)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_a_merge_of_value_changes_only_says_nothing_about_comments(
+        repo: Path, genv: dict[str, str]) -> None:
+    """The user's report: both sides set `api` alike, ours changed `level` too."""
+    branch(repo, genv, "feature")
+    set_value(repo, genv, "s.enc.yaml", '["api"]', '"k2"')
+    git(repo, "commit", "-qam", "theirs", env=genv)
+    git(repo, "checkout", "-q", "main", env=genv)
+    set_value(repo, genv, "s.enc.yaml", '["api"]', '"k2"')
+    set_value(repo, genv, "s.enc.yaml", '["level"]', "4")
+    git(repo, "commit", "-qam", "ours", env=genv)
+    merged = git(repo, "merge", "-m", "merge", "feature", env=genv)
+    output = (merged.stdout + merged.stderr).decode()
+    assert "comments or formatting" not in output and "encfile: note" not in output, output
+    assert decrypt(repo / "s.enc.yaml") == FIRST.replace("k1", "k2").replace("3", "4")
+
+
+@pytest.mark.parametrize(("theirs", "note"), [
+    ("# rotate weekly", "line 2: both sides changed this line; kept ours, without their change "
+     "to comments or formatting"),
+    ("hunter2-new  # rotate yearly", "line 2: both sides changed this line; kept theirs, "
+     "without our change to comments or formatting"),
+])
+def test_a_merge_that_drops_a_comment_change_says_so(
+        repo: Path, genv: dict[str, str], tmp_path: Path, theirs: str, note: str) -> None:
+    branch(repo, genv, "feature")
+    old = "hunter2-old  # rotate yearly" if "hunter2-new" in theirs else "# rotate yearly"
+    edit_text(repo, genv, tmp_path, "s.enc.yaml", old, theirs)
+    git(repo, "commit", "-qam", "theirs", env=genv)
+    git(repo, "checkout", "-q", "main", env=genv)
+    edit_text(repo, genv, tmp_path, "s.enc.yaml", "# rotate yearly", "# rotate monthly")
+    git(repo, "commit", "-qam", "ours", env=genv)
+    merged = git(repo, "merge", "-m", "merge", "feature", env=genv)
+    assert f"encfile: note: 's.enc.yaml': {note}\n" in merged.stderr.decode()
+    password = decrypt(repo / "s.enc.yaml").splitlines()[1]
+    assert password == ("  password: hunter2-new  # rotate yearly" if "new" in theirs else
+                        "  password: hunter2-old  # rotate monthly")

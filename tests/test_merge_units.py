@@ -197,7 +197,8 @@ def test_layout_comment_changed_on_both_sides(fmt: str) -> None:
     assert out is not None
     text, notes = out
     assert text == body.format("ours")
-    assert len(notes) == 1 and "kept ours" in notes[0] and notes[0].startswith("lines 2-2")
+    assert notes == ["line 2: both sides changed this line; kept ours, without their change "
+                     "to comments or formatting"]
     assert data(text, fmt) == merged
 
 
@@ -209,7 +210,46 @@ def test_layout_note_points_at_kept_lines() -> None:
     assert out is not None
     text, notes = out
     assert text == "A=1\nX=1\nY=1\nB=2\n# c ours\nC=3\n"
-    assert notes == ["lines 5-5: comments or formatting changed on both sides; kept ours"]
+    assert notes == ["line 5: both sides changed this line; kept ours, without their change "
+                     "to comments or formatting"]
+
+
+@pytest.mark.parametrize(("base", "ours", "theirs", "merged"), [
+    # both sides made one change alike, ours made another next to it: one conflicting
+    # run for diff3, all of it ours, and nothing of theirs is lost
+    ("K0=3\nK1=1\nK2=3\n", "K0=9\nK1=4\nK2=3\n", "K0=9\nK1=1\nK2=3\n", "K0=9\nK1=4\nK2=3\n"),
+    ("api: k1\nlevel: 3\n", "api: k2\nlevel: 4\n", "api: k2\nlevel: 3\n",
+     "api: k2\nlevel: 4\n"),
+    # one side changed a value, the other the neighbouring one
+    ("a=1\nb=1\n", "a=2\nb=1\n", "a=1\nb=2\n", "a=2\nb=2\n"),
+    # a layout that keeps an old line next to the new one holds the right data in
+    # dotenv (the last one wins), but writes the key twice: not a layout
+    ("K0=2\nK1=2\n", "K0=2\nK1=9\n", "K0=7\nK1=9\n", "K0=7\nK1=9\n"),
+], ids=["same-change-and-one-more", "same-change-and-one-more-yaml", "neighbours",
+        "no-key-twice"])
+def test_layout_of_value_changes_has_no_note(base: str, ours: str, theirs: str,
+                                             merged: str) -> None:
+    fmt = "yaml" if ": " in base else "dotenv"
+    _, out = run_layout(base, ours, theirs, fmt)
+    assert out == (merged, [])
+
+
+def test_layout_note_names_the_side_whose_comment_was_dropped() -> None:
+    """Ours changed a comment, theirs the value on that line: the value must be theirs, so
+    the line is theirs, and it is our comment that is dropped."""
+    base = "a: 1  # c\nb: 2\n"
+    _, out = run_layout(base, "a: 1  # ours\nb: 2\n", "a: 5  # c\nb: 2\n", "yaml")
+    assert out == ("a: 5  # c\nb: 2\n", [
+        "line 1: both sides changed this line; kept theirs, without our change to comments "
+        "or formatting"])
+
+
+def test_layout_of_comments_added_at_one_place_keeps_ours_and_says_so() -> None:
+    base = "A=1\nB=2\n"
+    _, out = run_layout(base, "A=1\n# ours\nB=2\n", "A=1\n# theirs\nB=2\n", "dotenv")
+    assert out == ("A=1\n# ours\nB=2\n", [
+        "line 2: both sides changed this line; kept ours, without their change to comments "
+        "or formatting"])
 
 
 KEYS = ["K1", "K2", "K3", "K4", "K5", "K6"]

@@ -19,9 +19,10 @@ Every other write is reported. After each run, failures included, TMPDIR, HOME,
 ``$XDG_RUNTIME_DIR`` and the working folder are scanned for the canaries (raw, hex,
 base64 at each alignment, and inside zlib-compressed git objects).
 
-git runs the merge and textconv drivers itself: for the real ``git merge`` a script
-named ``encfile`` (the same hook, then encfile's main) comes first on PATH when
-``encfile git setup`` writes the drivers, so git calls the audited process.
+git runs the merge and textconv drivers itself: for the real ``git merge``,
+``encfile git setup`` runs through a script named ``encfile`` (the same hook, then
+encfile's main), and setup records the program that ran it, so git calls the audited
+process.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -721,10 +723,13 @@ def audited_repo(sb: Sandbox, c: list[str]) -> dict[str, str]:
     git(sb, "config", "user.name", "Dev", env=env)
     (sb.work / ".encfile.yaml").write_text(
         f"creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: {TEST_PUBLIC}\n")
-    setup = run_encfile("git", "setup", env=env, cwd=sb.work)
+    # setup records the program that runs it: the wrapper (its own writes are not audited)
+    setup = subprocess.run([str(wrapper), "git", "setup"], cwd=sb.work, capture_output=True,
+                           env={**env, "ENCFILE_AUDIT_LOG": str(sb.root / "setup.log")},
+                           timeout=60)
     assert setup.returncode == 0, setup.stderr.decode()
     driver = git(sb, "config", "merge.encfile.driver", env=env).stdout.decode()
-    assert driver.startswith("encfile git merge"), driver  # git will call the wrapper
+    assert f"then {shlex.quote(str(wrapper))} git merge " in driver, driver  # git calls it
     (sb.work / "s.enc.yaml").write_text(encfile.encrypt(
         f"a: {c[0]}\nb: {c[1]}\nc: same\n", recipients=TEST_PUBLIC, format="yaml"))
     git(sb, "add", ".", env=env)
