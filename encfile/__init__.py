@@ -46,7 +46,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
     from .rules import Rules
 
 __all__ = [
@@ -85,7 +85,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # KeyRing and Rules live in modules that are cheap but not needed to import encfile.
     if name == "KeyRing":
-        from .keys import KeyRing
+        from .keysources.identities import KeyRing
 
         return KeyRing
     if name == "Rules":

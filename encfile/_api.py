@@ -12,9 +12,10 @@ if TYPE_CHECKING:  # typing, datetime and pathlib stay off the start-up path of 
     from collections.abc import Sequence
     from typing import Any, TypeAlias
 
-    from .age import NewIdentity
     from .document import Opened
-    from .keys import KeyRing
+    from .keysources import MasterKey
+    from .keysources.age import NewIdentity
+    from .keysources.identities import KeyRing
     from .rules import Rules
 
     #: Identities: None (every source of the environment, as the CLI does), identity
@@ -39,7 +40,7 @@ def max_input_bytes() -> int:
 
 
 def _keyring(identities: Identities) -> KeyRing:
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
     if identities is None:
         return KeyRing()
@@ -97,17 +98,23 @@ def _format_of(path: str | os.PathLike[str], fmt: str | None) -> str:
     return fmt or formats.detect(os.fspath(path))
 
 
-def _groups(recipients: str | Sequence[str] | None,
-            key_groups: Sequence[Sequence[str]] | None) -> list[list[str]]:
-    from .age import split_recipients
+def _keys(items: str | Sequence[str | MasterKey] | None) -> list[MasterKey]:
+    """Keys given to the library: MasterKey objects, or age recipient strings (each may
+    list several, comma-separated)."""
+    from . import keysources
+
+    if isinstance(items, str):
+        items = [items]
+    return [k for item in (items or ()) for k in (
+        [item] if isinstance(item, keysources.MasterKey)
+        else keysources.from_config("age", item))]
+
+
+def _groups(recipients: str | Sequence[str | MasterKey] | None,
+            key_groups: Sequence[Sequence[str | MasterKey]] | None) -> list[list[MasterKey]]:
     from .errors import RecipientError
 
-    if key_groups:
-        groups = [[r for part in g for r in split_recipients(part)] for g in key_groups]
-    elif isinstance(recipients, str):
-        groups = [split_recipients(recipients)]
-    else:
-        groups = [[r for part in (recipients or ()) for r in split_recipients(part)]]
+    groups = [_keys(g) for g in key_groups] if key_groups else [_keys(recipients)]
     if not groups or not all(groups):
         raise RecipientError("no age recipients given",
                              hints=["pass recipients='age1…' (or key_groups=[[…], […]])"])
@@ -117,8 +124,8 @@ def _groups(recipients: str | Sequence[str] | None,
 def encrypt(
     text: str,
     *,
-    recipients: str | Sequence[str] | None = None,
-    key_groups: Sequence[Sequence[str]] | None = None,
+    recipients: str | Sequence[str | MasterKey] | None = None,
+    key_groups: Sequence[Sequence[str | MasterKey]] | None = None,
     shamir_threshold: int = 0,
     format: str = "yaml",
     rules: Rules | None = None,
@@ -196,8 +203,10 @@ def decrypt_file(path: str | os.PathLike[str], *, format: str | None = None,
                           label=f"'{os.fspath(path)}'").text()
 
 
-def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str] | None = None,
-                 key_groups: Sequence[Sequence[str]] | None = None, shamir_threshold: int = 0,
+def encrypt_file(path: str | os.PathLike[str], *,
+                 recipients: str | Sequence[str | MasterKey] | None = None,
+                 key_groups: Sequence[Sequence[str | MasterKey]] | None = None,
+                 shamir_threshold: int = 0,
                  format: str | None = None, rules: Rules | None = None,
                  now: _dt.datetime | None = None) -> str:
     """Encrypt a file's values; return the encrypted text (the file is not changed).
@@ -213,7 +222,7 @@ def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str
         from . import config
 
         options = {k: v for k, v in (rules.as_dict() if rules else {}).items() if v}
-        given = _groups(recipients, None)[0] if recipients is not None else []
+        given = _keys(recipients) if recipients is not None else []
         plan = config.plan(os.fspath(path), given, options)
         key_groups, shamir_threshold, rules = plan.groups, plan.shamir_threshold, plan.rules
 
@@ -226,6 +235,6 @@ def encrypt_file(path: str | os.PathLike[str], *, recipients: str | Sequence[str
 
 def generate_identity() -> NewIdentity:
     """A new age X25519 identity (``.secret``, ``.public``, ``.file_block()``)."""
-    from .age import generate
+    from .keysources.age import generate
 
     return generate()

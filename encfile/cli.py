@@ -115,7 +115,7 @@ def _ask_passphrase(source: str) -> str | None:
 
 
 def _keyring() -> Any:
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
     return KeyRing(passphrase=_ask_passphrase)
 
@@ -237,11 +237,19 @@ def _info_config(plan: Any, prefix: str = "") -> None:
             f"rule at line {plan.rule.line}" if plan.rule else "no rule matches"))
 
 
+def _age_keys(flag: str | None) -> list[Any]:
+    """The age keys of ``--age`` (else ``$ENCFILE_AGE_RECIPIENTS``, ``$SOPS_AGE_RECIPIENTS``)."""
+    from . import keysources
+
+    value = flag or os.environ.get("ENCFILE_AGE_RECIPIENTS") \
+        or os.environ.get("SOPS_AGE_RECIPIENTS") or ""
+    return keysources.from_config("age", value)
+
+
 def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str | None,
                 input_type: str | None, output_type: str | None, rules: dict[str, Any],
                 config_path: str | None = None, reuse_from: str | None = None) -> None:
     from . import config, fsutil
-    from .age import split_recipients
     from .document import encrypt_text, open_text, reencrypt_text
 
     if in_place and output:
@@ -253,8 +261,7 @@ def cmd_encrypt(files: list[str], in_place: bool, output: str | None, age: str |
     if in_place and "-" in files:
         raise errors.UsageError("--in-place needs a file, not standard input",
                                 hints=["write the result to standard output or -o FILE"])
-    flag_recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
-                                       or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
+    flag_recipients = _age_keys(age)
     cli_rules = {k: v for k, v in rules.items() if v}
     previous = None
     if reuse_from:
@@ -426,7 +433,6 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     import signal
 
     from . import _api, config, formats, fsutil
-    from .age import split_recipients
     from .document import encrypt_text, open_text, reencrypt_text
 
     fmt = input_type or formats.detect(path)
@@ -445,9 +451,7 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
     else:
         opened = None
         plain = ""
-        recipients = split_recipients(age or os.environ.get("ENCFILE_AGE_RECIPIENTS")
-                                      or os.environ.get("SOPS_AGE_RECIPIENTS") or "")
-        plan = config.plan(path, recipients, {}, explicit=config_path)
+        plan = config.plan(path, _age_keys(age), {}, explicit=config_path)
     comments = fmt in ("yaml", "dotenv", "ini")
     if not allow_disk and not fsutil.memory_folders() and sys.stdin.isatty():
         _say("warning", "no memory file system (tmpfs) is available: the plaintext would be "
@@ -525,30 +529,29 @@ def cmd_edit(path: str, input_type: str | None, age: str | None, config_path: st
 
 def cmd_rotate(files: list[str], in_place: bool, add: list[str], remove: list[str],
                drop_unsupported: bool, input_type: str | None) -> None:
-    from . import fsutil
-    from .age import split_recipients
+    from . import fsutil, keysources
     from .document import open_text, rekey_text
 
     if not files:
         raise errors.InputError("no file given", hints=["usage: encfile rotate [-i] FILE..."])
     if len(files) > 1 and not in_place:
         raise errors.InputError("several files can only be rotated with --in-place")
-    added = [r for a in add for r in split_recipients(a)]
-    removed = {r for a in remove for r in split_recipients(a)}
+    added = [k for a in add for k in keysources.from_config("age", a)]
+    removed = [k for a in remove for k in keysources.from_config("age", a)]
     keyring = _keyring()
 
     def rotate_one(path: str) -> bytes:
         text, fmt, label = _read_input(path, input_type, what="rotating")
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
-        current = opened.metadata.recipient_groups
-        unknown = sorted(removed - {r for g in current for r in g})
+        current = [g.usable for g in opened.metadata.key_groups]
+        unknown = [k for k in removed if not any(k.same(c) for g in current for c in g)]
         if unknown:
-            raise errors.RecipientError(f"{label} has no recipient {unknown[0]}",
+            raise errors.RecipientError(f"{label} has no recipient {unknown[0].id}",
                                         hints=["nothing was changed; the file's recipients: "
-                                               + ", ".join(r for g in current for r in g)])
-        groups = [[r for r in g if r not in removed] for g in current]
+                                               + ", ".join(k.id for g in current for k in g)])
+        groups = [[k for k in g if not any(k.same(r) for r in removed)] for g in current]
         if added:
-            groups[0] += [r for r in added if r not in groups[0]]
+            groups[0] += [k for k in added if not any(k.same(g) for g in groups[0])]
         if not all(groups):
             raise errors.RecipientError(f"{label}: removing those recipients leaves a key group "
                                         "empty")
@@ -613,7 +616,8 @@ def cmd_updatekeys(paths: list[str], yes: bool, config_path: str | None,
             _say("note", f"skipped '{path}': {err.message}")
             continue
         _info_config(plan, f"'{path}': ")
-        current, target = metadata.recipient_groups, plan.groups
+        current = metadata.recipient_groups
+        target = [[k.id for k in g] for g in plan.groups]
         # The order of recipients within a group is no change (the groups' order is).
         if [set(g) for g in current] == [set(g) for g in target] and \
                 metadata.shamir_threshold == (
@@ -740,7 +744,7 @@ def cmd_status(paths: list[str], as_json: bool, check: bool, config_path: str | 
 def cmd_identities(as_json: bool) -> None:
     import json
 
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
     found = KeyRing().describe()
     if as_json:
@@ -929,7 +933,7 @@ def _supervise(run_it: Any, program: str) -> NoReturn:
 def cmd_exec(args: list[str]) -> NoReturn:
     from . import envmap
     from .document import open_text
-    from .keys import IDENTITY_VARS
+    from .keysources.identities import IDENTITY_VARS
 
     opts, files, command = _parse_exec(args)
     if not command:
@@ -996,7 +1000,7 @@ Example: encfile exec-file secrets.enc.json -- myapp --config {}
 
 def cmd_exec_file(args: list[str]) -> NoReturn:
     from .document import open_text
-    from .keys import IDENTITY_VARS
+    from .keysources.identities import IDENTITY_VARS
 
     opts: dict[str, Any] = {"input_type": None, "output_type": None, "placeholder": "{}",
                             "watch": False, "signal": None}
@@ -1081,8 +1085,8 @@ def cmd_keygen_public(path: str | None) -> None:
     """``keygen -y [FILE]``: the public key of each identity in FILE ('-': standard input;
     default: the sops key file), one per line, as ``age-keygen -y`` prints them."""
     from . import _api
-    from .age import is_encrypted_identity_file, parse_identities, public_of
-    from .keys import sops_default_key_file
+    from .keysources.age import is_encrypted_identity_file, parse_identities, public_of
+    from .keysources.identities import sops_default_key_file
 
     if path is None:
         path = os.environ.get("SOPS_AGE_KEY_FILE") or sops_default_key_file()
@@ -1107,7 +1111,7 @@ def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
     identity = _api.generate_identity()
     block = identity.file_block()
     if use_keyring:
-        from . import oskeyring
+        from .keysources import oskeyring
 
         oskeyring.store(identity.public, identity.secret)
         _info(f"stored in the OS keyring ({oskeyring.backend_name()}), service "
@@ -1130,12 +1134,12 @@ def cmd_keygen(output: str | None, use_keyring: bool = False) -> None:
 def cmd_init(patterns: list[str], age: str | None, no_git: bool, no_hook: bool) -> None:
     """A key if the user has none, .encfile.yaml for ``patterns``, git setup, next steps."""
     from . import _api, fsutil, gitsetup, project
-    from .age import split_recipients
-    from .keys import KeyRing, sops_default_key_file
+    from .keysources import split_list
+    from .keysources.identities import KeyRing, sops_default_key_file
 
     existing = os.path.exists(os.path.join(os.getcwd(), ".encfile.yaml"))
     if age:
-        recipients = split_recipients(age)
+        recipients = split_list(age)
     else:
         found = project.find_public_key(KeyRing(passphrase=_ask_passphrase))
         if found is None:

@@ -32,8 +32,10 @@ from .errors import ConfigError, EncfileWarning, RecipientError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and dataclasses stay off exec's start-up path
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
+
+    from .keysources import MasterKey
 
 CONFIG_NAMES = (".encfile.yaml", ".sops.yaml")
 ENV_VARS = ("ENCFILE_CONFIG", "SOPS_CONFIG")
@@ -63,7 +65,7 @@ class CreationRule:
         self.label = label
         regex = self.item.get("path_regex") if isinstance(self.item, dict) else None
         self.path_regex = regex if isinstance(regex, str) else ""
-        self.key_groups: list[list[str]] = []  # age recipients per group
+        self.key_groups: list[list[MasterKey]] = []  # the keys of each group
         self.shamir_threshold = 0
         self.options: dict[str, Any] = {}  # the rule options that are set
         self._pattern: Any = None
@@ -115,7 +117,7 @@ class Config:
 class Plan:
     """How one file is encrypted: recipient groups, threshold, rules, and where they came from."""
 
-    def __init__(self, groups: list[list[str]], shamir_threshold: int, rules: Any,
+    def __init__(self, groups: list[list[MasterKey]], shamir_threshold: int, rules: Any,
                  config: Config | None = None, rule: CreationRule | None = None) -> None:
         self.groups = groups
         self.shamir_threshold = shamir_threshold
@@ -124,13 +126,14 @@ class Plan:
         self.rule = rule
 
 
-def plan(path: str, recipients: list[str], options: Mapping[str, Any], *,
+def plan(path: str, recipients: Sequence[MasterKey], options: Mapping[str, Any], *,
          explicit: str | None = None, env: Mapping[str, str] | None = None) -> Plan:
-    """Recipients and rules for encrypting ``path`` (``-``: standard input, from here).
+    """Keys and rules for encrypting ``path`` (``-``: standard input, from here).
 
-    ``recipients`` (from ``--age``) replace the matching rule's keys; ``options`` (rule
-    flags that are set) override the rule's options one by one, as in sops. Unlike sops,
-    a config whose rules do not match the file is no error when recipients are given.
+    ``recipients`` (keys from ``--age`` and the like) replace the matching rule's keys;
+    ``options`` (rule flags that are set) override the rule's options one by one, as in
+    sops. Unlike sops, a config whose rules do not match the file is no error when keys
+    are given.
     """
     from .rules import Rules
 
@@ -283,17 +286,16 @@ def _check_keys(node: dict[str, Any], allowed: set[str], sops_only: set[str], la
                           hints=[f"known keys here: {known}"])
 
 
-def _recipients(value: Any, label: str, line: int) -> list[str]:
+def _recipients(value: Any, label: str, line: int) -> list[MasterKey]:
     """sops accepts a comma-separated string or a list of recipients."""
+    from . import keysources
+
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if not isinstance(item, str):
-            raise ConfigError(f"{label} line {line}: 'age' must be a string or a list of strings")
-        out += [part.strip() for part in item.split(",") if part.strip()]
-    return out
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigError(f"{label} line {line}: 'age' must be a string or a list of strings")
+    return keysources.from_config("age", items)
 
 
 def _path_pattern(item: Any, line: int, label: str) -> Any:
@@ -363,7 +365,7 @@ def _read_rule(rule: CreationRule, item: Any, label: str) -> None:
                                   f"({err})") from None
 
 
-def _group(group: Any, line: int, label: str) -> list[str]:
+def _group(group: Any, line: int, label: str) -> list[MasterKey]:
     if not isinstance(group, dict):
         raise ConfigError(f"{label} line {line}: a key group must be a mapping")
     _check_keys(group, _GROUP_KEYS, _SOPS_ONLY_GROUP_KEYS, label, "key group ")

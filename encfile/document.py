@@ -26,7 +26,8 @@ from .errors import (
     RecipientError,
     TamperedValueError,
 )
-from .keys import KeyRing
+from .keysources import MasterKey, UnknownKey, sops_sorted
+from .keysources.identities import KeyRing
 from .metadata import KeyGroup, Metadata, format_lastmodified
 from .rules import Rules
 from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
@@ -88,17 +89,18 @@ def encrypt_text(
     text: str,
     *,
     fmt: str,
-    recipients: Sequence[Sequence[str]],
+    recipients: Sequence[Sequence[MasterKey]],
     rules: Rules | None = None,
     shamir_threshold: int = 0,
     now: _dt.datetime | None = None,
     label: str = "input",
+    ctx: KeyRing | None = None,
 ) -> str:
-    """Encrypt a plaintext document for ``recipients`` (one list per key group)."""
+    """Encrypt a plaintext document for ``recipients`` (the keys of each key group)."""
     codec, parsed = _parse_plain(text, fmt, label)
     rules = _rules_for(codec, parsed, rules, label)
     key = crypto.new_data_key()
-    groups = datakey.wrap_groups(key, recipients, shamir_threshold)
+    groups = datakey.wrap_groups(key, recipients, shamir_threshold, ctx)
     threshold = shamir_threshold if len(recipients) > 1 else 0
     return _seal(parsed, key, groups, threshold, rules, now, label, {})
 
@@ -123,10 +125,10 @@ def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime |
                  label, stash, meta.encfile_key_created)
 
 
-def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_threshold: int = 0,
-               new_key: bool, drop_unsupported: bool = False,
-               now: _dt.datetime | None = None) -> str:
-    """The file for other recipients (one list per key group).
+def rekey_text(previous: Opened, *, groups: Sequence[Sequence[MasterKey]],
+               shamir_threshold: int = 0, new_key: bool, drop_unsupported: bool = False,
+               now: _dt.datetime | None = None, ctx: KeyRing | None = None) -> str:
+    """The file for other keys (the keys of each key group).
 
     ``new_key``: rotate, i.e. a fresh data key and every value encrypted again (needed
     whenever someone loses access). Otherwise the data key stays: recipients already
@@ -137,27 +139,30 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[str]], shamir_thre
     """
     meta = previous.metadata
     label = previous.label
-    others = any(g.other for g in meta.key_groups)
-    if new_key and others and not drop_unsupported:
-        kinds = sorted({k for g in meta.key_groups for k in g.other})
+    kinds = sorted({k for g in meta.key_groups for k in g.unknown_kinds})
+    if new_key and kinds and not drop_unsupported:
         raise RecipientError(f"{label} also has {', '.join(kinds)} keys, which encfile cannot "
                              "write for a new data key",
-                             hints=["pass --drop-unsupported-keys to drop them"])
+                             hints=["they can be dropped (rotate --drop-unsupported-keys)"])
     codec, parsed = _parse_plain(previous.text(), previous.fmt, label)
     rules = _whole_file_rules(codec, meta.rules)
     if new_key:
         key = crypto.new_data_key()
-        wrapped = datakey.wrap_groups(key, groups, shamir_threshold)
+        wrapped = datakey.wrap_groups(key, groups, shamir_threshold, ctx)
         return _seal(parsed, key, wrapped, shamir_threshold, rules, now, label, {})
     if len(groups) != 1 or len(meta.key_groups) != 1:
         raise RecipientError(f"{label}: changing the recipients of key groups needs a new "
                              "data key", hints=["rotate the file instead"])
     group = meta.key_groups[0]
-    present = {k.recipient: k for k in group.age}
-    fresh = [r for r in groups[0] if r not in present]
-    added = datakey.wrap_groups(previous.key, [fresh])[0].age if fresh else []
-    kept = [present[r] for r in groups[0] if r in present]
-    new_group = KeyGroup(age=[*kept, *added], other=dict(group.other))
+
+    def present(wanted: MasterKey) -> MasterKey | None:
+        return next((k for k in group.usable if k.same(wanted)), None)
+
+    fresh = [k for k in groups[0] if present(k) is None]
+    added = datakey.wrap_groups(previous.key, [fresh], ctx=ctx)[0].keys if fresh else []
+    kept = [k for k in map(present, groups[0]) if k is not None]
+    unknown = [k for k in group.keys if isinstance(k, UnknownKey)]
+    new_group = KeyGroup(sops_sorted([*unknown, *kept, *added]))
     from datetime import datetime
 
     when = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .document import Opened
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
 _ABSENT = object()
 _OPTIONS = ("ours", "ours+theirs", "theirs+ours", "theirs")
@@ -376,8 +376,9 @@ def _encrypt(text: str, ours: Opened, theirs: Opened, *, path: str, config_path:
                 "says which the merged file should have", [],
                 hints=["add a creation rule for it to .encfile.yaml (or .sops.yaml), then "
                        "merge again"])
-        theirs_all = set(meta_t.recipients)
-        groups = [[r for r in group if r in theirs_all] for group in meta_o.recipient_groups]
+        theirs_all = [k for g in meta_t.key_groups for k in g.usable]
+        groups = [[k for k in g.usable if any(k.same(t) for t in theirs_all)]
+                  for g in meta_o.key_groups]
         groups = [g for g in groups if g]
         if not groups:
             raise InputError(f"'{path}': the two sides share no recipient, and no creation "

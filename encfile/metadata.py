@@ -20,8 +20,9 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import values
+from . import keysources, values
 from .errors import InputError, NotEncryptedError
+from .keysources import MasterKey, UnknownKey
 from .rules import RULE_NAMES, Rules
 
 TYPE_CHECKING = False
@@ -30,34 +31,34 @@ if TYPE_CHECKING:
     from typing import Any
 
 SOPS_VERSION = "3.11.0"
-# Master key types sops knows, in the order it writes them inside a group.
-_OTHER_KEY_TYPES_BEFORE = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault")
-_ALL_KEY_TYPES = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")
+# Master key kinds sops writes before ``age`` (and, at the top level, before ``lastmodified``).
+_KINDS_BEFORE_AGE = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault")
 
 
 # Plain classes, not dataclasses: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
-class AgeKey:
-    __slots__ = ("enc", "recipient")
-
-    def __init__(self, recipient: str, enc: str) -> None:
-        self.recipient = recipient
-        self.enc = enc
-
-    def __repr__(self) -> str:
-        return f"AgeKey(recipient={self.recipient!r})"
-
-
 class KeyGroup:
-    __slots__ = ("age", "other")
+    """The keys of one key group, each a :class:`~encfile.keysources.MasterKey` (entries of
+    kinds encfile has no module for are kept word for word)."""
 
-    def __init__(self, age: list[AgeKey] | None = None,
-                 other: dict[str, list[Any]] | None = None) -> None:
-        self.age: list[AgeKey] = [] if age is None else age
-        # Master keys of other types (pgp, kms, ...), kept verbatim so nothing is lost.
-        self.other: dict[str, list[Any]] = {} if other is None else other
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: list[MasterKey] | None = None) -> None:
+        self.keys: list[MasterKey] = [] if keys is None else keys
+
+    def of_kind(self, kind: str) -> list[MasterKey]:
+        return [k for k in self.keys if k.kind == kind]
+
+    @property
+    def usable(self) -> list[MasterKey]:
+        """The keys encfile can wrap for and unwrap with."""
+        return [k for k in self.keys if not isinstance(k, UnknownKey)]
+
+    @property
+    def unknown_kinds(self) -> list[str]:
+        return sorted({k.kind for k in self.keys if isinstance(k, UnknownKey)})
 
     def __repr__(self) -> str:
-        return f"KeyGroup(age={self.age!r}, other={sorted(self.other)!r})"
+        return f"KeyGroup({self.keys!r})"
 
 
 class Metadata:
@@ -97,8 +98,8 @@ class Metadata:
 
     @property
     def recipient_groups(self) -> list[list[str]]:
-        """The age recipients of each key group."""
-        return [[k.recipient for k in g.age] for g in self.key_groups]
+        """The ids (age recipients, fingerprints, …) of each key group's usable keys."""
+        return [[k.id for k in g.usable] for g in self.key_groups]
 
     # -- reading ------------------------------------------------------------------------
 
@@ -117,13 +118,13 @@ class Metadata:
 
         flat = _group_from(raw)
         groups_raw = raw.get("key_groups")
-        if flat.age or flat.other or not groups_raw:
+        if flat.keys or not groups_raw:
             groups = [flat]  # the top-level lists win over key_groups, as in sops
         else:
             if not isinstance(groups_raw, list):
                 raise InputError("sops metadata field 'key_groups' is not a list")
             groups = [_group_from(g) for g in groups_raw]
-        if not any(g.age or g.other for g in groups):
+        if not any(g.keys for g in groups):
             raise InputError("no keys found in the sops metadata")
         try:
             threshold = int(text("shamir_threshold", "0") or 0)
@@ -162,13 +163,11 @@ class Metadata:
             out["key_groups"] = [_group_to(g, in_group=True) for g in self.key_groups]
         else:
             group = self.key_groups[0] if self.key_groups else KeyGroup()
-            for name, value in _group_to(group, in_group=False).items():
-                if name != "pgp":
-                    out[name] = value
+            out.update(_group_to(group, in_group=False))
         out["lastmodified"] = self.lastmodified
         out["mac"] = self.mac
-        if len(self.key_groups) == 1 and self.key_groups[0].other.get("pgp"):
-            out["pgp"] = self.key_groups[0].other["pgp"]
+        if len(self.key_groups) == 1 and self.key_groups[0].of_kind("pgp"):
+            out["pgp"] = _entries(self.key_groups[0], "pgp")
         out.update(self.rules.as_dict())
         out.pop("mac_only_encrypted", None)
         if self.rules.mac_only_encrypted:
@@ -187,35 +186,33 @@ def _group_from(raw: object) -> KeyGroup:
     group = KeyGroup()
     if not isinstance(raw, dict):
         raise InputError("sops key group is not a mapping")
-    for name in _ALL_KEY_TYPES:
-        entries = raw.get(name)
+    for kind in keysources.SOPS_ORDER:
+        entries = raw.get(kind)
         if not entries:
             continue
         if not isinstance(entries, list):
-            raise InputError(f"sops metadata field {name!r} is not a list")
-        if name == "age":
-            for entry in entries:
-                if not isinstance(entry, dict) or "recipient" not in entry or "enc" not in entry:
-                    raise InputError("sops age entry needs 'recipient' and 'enc'")
-                group.age.append(AgeKey(str(entry["recipient"]), str(entry["enc"])))
-        else:
-            group.other[name] = entries
+            raise InputError(f"sops metadata field {kind!r} is not a list")
+        group.keys += [keysources.from_metadata(kind, entry) for entry in entries]
     return group
 
 
+def _entries(group: KeyGroup, kind: str) -> list[Any]:
+    return [k.to_metadata() for k in group.of_kind(kind)]
+
+
 def _group_to(group: KeyGroup, *, in_group: bool) -> dict[str, Any]:
+    """A group's lists in sops's order: inside ``key_groups`` pgp first and ``hc_vault`` and
+    ``age`` always; at the top level pgp comes after the MAC (see :meth:`Metadata.to_dict`)."""
     out: dict[str, Any] = {}
-    if in_group and group.other.get("pgp"):
-        out["pgp"] = group.other["pgp"]
-    for name in _OTHER_KEY_TYPES_BEFORE:
-        if group.other.get(name):
-            out[name] = group.other[name]
-        elif in_group and name == "hc_vault":
-            out[name] = []  # sops always writes hc_vault and age inside a group
-    if group.age or in_group:
-        out["age"] = [{"recipient": k.recipient, "enc": k.enc} for k in group.age]
-    if not in_group and group.other.get("pgp"):
-        out["pgp"] = group.other["pgp"]
+    if in_group and group.of_kind("pgp"):
+        out["pgp"] = _entries(group, "pgp")
+    for kind in _KINDS_BEFORE_AGE:
+        if group.of_kind(kind):
+            out[kind] = _entries(group, kind)
+        elif in_group and kind == "hc_vault":
+            out[kind] = []  # sops always writes hc_vault and age inside a group
+    if group.of_kind("age") or in_group:
+        out["age"] = _entries(group, "age")
     return out
 
 

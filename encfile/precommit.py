@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
 _TOKEN = re.compile(r"ENC\[[^\]\s]*\]?")
 _NEVER = (".sops.yaml", ".encfile.yaml", ".gitattributes", ".pre-commit-hooks.yaml")

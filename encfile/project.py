@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .keys import KeyRing
+    from .keysources.identities import KeyRing
 
 #: Files that `init` marks as secret when no pattern is given: `*.enc.*` and `*.enc`.
 DEFAULT_REGEX = r"\.enc(\.[A-Za-z0-9]+)?$"

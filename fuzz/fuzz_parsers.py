@@ -76,8 +76,8 @@ def _import_encfile() -> None:
     from ruamel.yaml.cyaml import CParser
     from ruamel.yaml.error import YAMLError
 
-    import encfile.age  # pyrage
     import encfile.document
+    import encfile.keysources.age  # pyrage
 
     key = (TESTDATA / "keys" / "test-key.txt").read_text()
     TEST_PUBLIC = key.split("# public key: ")[1].split()[0]

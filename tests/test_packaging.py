@@ -27,6 +27,7 @@ def test_wheel_and_sdist_build_and_install_cleanly(tmp_path: Path) -> None:
     sdist = next(dist.glob(f"{stem}.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "encfile/py.typed" in names and "encfile/formats/yaml_fast.py" in names
+    assert "encfile/keysources/age.py" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     with tarfile.open(sdist) as tar:

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import KEY_FILE, SHARED, TEST_PUBLIC, TEST_SECRET
 
-from encfile import age, crypto, token
+from encfile import crypto, token
 from encfile.formats import yaml as yaml_codec
+from encfile.keysources import age
 from encfile.metadata import Metadata
 from encfile.rules import Rules
 from encfile.tree import walk
@@ -45,7 +46,7 @@ def sops_paths(text: str, sops: str, tmp: Path) -> dict[str, set[str]]:
                          capture_output=True, text=True, check=True).stdout
     parsed = yaml_codec.parse(enc)
     group = Metadata.from_dict(parsed.metadata).key_groups[0]
-    key = age.unwrap(group.age[0].enc, age.parse_identities(TEST_SECRET).identities)
+    key = age.unwrap(group.of_kind("age")[0].enc, age.parse_identities(TEST_SECRET).identities)
     assert key is not None
     cipher = crypto.Cipher(key)
     candidates = {":"}

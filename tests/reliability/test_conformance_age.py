@@ -1,7 +1,7 @@
 """Conformance: the C2SP CCTV age vectors through encfile's identity layer, the sops
 known-answer tokens in the encrypt direction, and a property test of the ENC token parser.
 
-* Every CCTV vector (../shared/vectors/cctv-age) goes through ``encfile.age`` the way a
+* Every CCTV vector (../shared/vectors/cctv-age) goes through ``encfile.keysources.age`` the way a
   file's data key does: the vector's identity lines through ``parse_identities``, the age
   file through ``unwrap`` (armored first when the vector is binary: a sops ``enc`` field is
   always armored), passphrase vectors through ``decrypt_identity_file``. The outcome must be
@@ -44,8 +44,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import encfile
-from encfile import age, config_yaml, crypto, token
+from encfile import config_yaml, crypto, token
 from encfile.crypto import Cipher
+from encfile.keysources import age
 
 VECTOR_DIR = SHARED / "vectors" / "cctv-age"
 ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
@@ -151,7 +152,7 @@ def guarded(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=timeout)
 
 
-# -- CCTV through encfile.age ------------------------------------------------------------------
+# -- CCTV through encfile.keysources.age ---------------------------------------------------------------
 
 def _check_identity_lines(vector: Vector) -> list[Any]:
     """parse_identities on the vector's identity lines: X25519 ones parse, PQ ones are
@@ -180,7 +181,7 @@ def _passphrase_outcome(vector: Vector) -> bytes | None:
                 pass
         return None
     code = f"""
-from encfile import age
+from encfile.keysources import age
 for passphrase in {vector.passphrases!r}:
     try:
         print(age.decrypt_identity_file({vector.body!r}, passphrase).encode().hex())
@@ -232,7 +233,7 @@ def test_cctv_high_scrypt_work_factor_is_refused_before_pyrage() -> None:
     vector = load_vector(path)
     assert scrypt_factor(vector.body) == 23
     code = f"""
-from encfile import age
+from encfile.keysources import age
 raw = open({str(path)!r}, "rb").read()
 body = raw.partition(b"\\n\\n")[2]
 try:
@@ -255,7 +256,7 @@ def test_cctv_high_scrypt_work_factor_identity_file_is_not_opened(tmp_path: Path
     key_file = tmp_path / "keys.txt"
     key_file.write_bytes(body)
     code = f"""
-from encfile.keys import KeyRing
+from encfile.keysources.identities import KeyRing
 asked = []
 ring = KeyRing(use_environment=True, env={{"SOPS_AGE_KEY_FILE": {str(key_file)!r},
                "HOME": {str(tmp_path)!r}, "ENCFILE_NO_KEYRING": "1"}},
@@ -278,7 +279,7 @@ def test_cctv_scrypt_stanza_never_runs_for_a_data_key(name: str) -> None:
     X25519 identity unwrap answers None without running scrypt."""
     vector = load_vector(VECTOR_DIR / name)
     code = f"""
-from encfile import age
+from encfile.keysources import age
 text = {enc_text(vector)!r}
 print(age.unwrap(text, age.parse_identities({TEST_SECRET!r}).identities))
 """

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import EncfileError
+from ..errors import EncfileError
 
 SERVICE = "encfile"
 INDEX = "index"

@@ -1,4 +1,10 @@
-"""Where decryption identities come from, in one documented order.
+"""The keys of one run: where identities come from, and what every key source shares.
+
+:class:`KeyRing` is the context each :class:`~encfile.keysources.MasterKey` gets
+(``ctx``): the environment, the passphrase callback, caches shared by every file
+of the run (:attr:`KeyRing.cache`, one entry per key source), and the list of
+sources tried, for the hint of a "no key worked" error. It also gathers the age
+identities, in one documented order.
 
 Every available source is loaded and all identities are tried together, as sops
 does (not "first source wins"):
@@ -50,7 +56,7 @@ _CMD_TIMEOUT = 60
 def _warn_mode(path: str, mode: int) -> None:
     import warnings
 
-    from .errors import EncfileWarning
+    from ..errors import EncfileWarning
 
     warnings.warn(f"key file '{path}' is readable by other users (mode {mode & 0o777:04o}); "
                   f"run: chmod 600 '{path}'", EncfileWarning, stacklevel=4)
@@ -84,7 +90,8 @@ def default_key_file(env: Mapping[str, str] | None = None) -> str:
 
 
 class KeyRing:
-    """Identities gathered from every source; loaded once, on first use.
+    """The keys of one run: identities gathered from every source (loaded once, on first
+    use), and the state the key sources share.
 
     ``identities``: explicit identity strings (``AGE-SECRET-KEY-1…``). When given,
     the environment and default files are not consulted unless
@@ -112,6 +119,21 @@ class KeyRing:
         self._ssh: list[Any] | None = None
         self._publics: dict[str, list[str]] = {}
         self.tried: list[str] = []
+        #: Per key source, whatever it keeps for the rest of the run (clients, answers).
+        self.cache: dict[str, Any] = {}
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment the key sources read (``os.environ`` unless one was given)."""
+        return self._env
+
+    @property
+    def uses_environment(self) -> bool:
+        return self._use_env
+
+    def ask_passphrase(self, source: str) -> str | None:
+        """The passphrase for ``source``, from the caller's callback (None: none given)."""
+        return self._passphrase(source) if self._passphrase is not None else None
 
     # -- static sources -------------------------------------------------------------
 

@@ -1,21 +1,75 @@
-"""age recipients and identities; the only importer of ``pyrage``.
+"""age keys: X25519 and ssh recipients, and the identities that open them.
 
-The data key is age-encrypted separately for every recipient (as sops does), as
-the raw 32 bytes (33 for a Shamir share), ASCII-armored: the armored text is the
-``enc`` field of the metadata.
+The only importer of ``pyrage``. The data key is age-encrypted separately for
+every recipient (as sops does), as the raw 32 bytes (33 for a Shamir share),
+ASCII-armored: the armored text is the ``enc`` field of an ``age`` entry
+(``recipient``, ``enc``). :class:`Key` is the key source; the functions below it
+are the age primitives that identity gathering (``identities.py``), ``keygen``
+and the tests use.
 """
 
 from __future__ import annotations
 
 import pyrage
 
-from .errors import RecipientError
+from ..errors import InputError, RecipientError
+from . import MasterKey, split_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and exec
     import datetime as _dt
     from collections.abc import Sequence
     from typing import Any
+
+    from .identities import KeyRing
+
+SSH_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ")
+
+
+class Key(MasterKey):
+    """An age recipient (``age1…``, ``ssh-ed25519 …``, ``ssh-rsa …``)."""
+
+    kind = "age"
+    __slots__ = ("recipient",)
+
+    def __init__(self, recipient: str, enc: str = "") -> None:
+        super().__init__(enc)
+        self.recipient = recipient
+
+    @property
+    def id(self) -> str:
+        return self.recipient
+
+    @classmethod
+    def from_config(cls, value: Any) -> list[MasterKey]:
+        items = value if isinstance(value, list) else [value]
+        return [cls(r) for item in items for r in split_list(str(item))]
+
+    @classmethod
+    def from_metadata(cls, entry: dict[str, Any]) -> MasterKey:
+        if "recipient" not in entry or "enc" not in entry:
+            raise InputError("sops age entry needs 'recipient' and 'enc'")
+        return cls(str(entry["recipient"]), str(entry["enc"]))
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {"recipient": self.recipient, "enc": self.enc}
+
+    def wrap(self, data_key: bytes, ctx: KeyRing | None = None) -> MasterKey:
+        return Key(self.recipient, wrap(data_key, self.recipient))
+
+    def unwrap(self, ctx: KeyRing, *, cheap: bool) -> bytes | None:
+        if cheap:  # identities from variables and key files, then ssh keys
+            secret = unwrap(self.enc, ctx.identities())
+            if secret is None and self.recipient.startswith(SSH_PREFIXES):
+                secret = unwrap(self.enc, ctx.ssh_identities())
+            return secret
+        # the second pass: the key commands, then the OS keyring
+        if ctx.has_commands():
+            secret = unwrap(self.enc, ctx.command_identities(self.recipient))
+            if secret is not None:
+                return secret
+        return unwrap(self.enc, ctx.keyring_identities([self.recipient]))
+
 
 SECRET_PREFIX = "AGE-SECRET-KEY-1"
 UNSUPPORTED_IDENTITY_PREFIXES = ("AGE-PLUGIN-", "AGE-SECRET-KEY-PQ-1")
@@ -42,7 +96,7 @@ def parse_recipient(text: str) -> Any:
     """Turn a recipient string into a pyrage recipient; raise RecipientError if invalid."""
     s = text.strip()
     try:
-        if s.startswith(("ssh-ed25519 ", "ssh-rsa ")):
+        if s.startswith(SSH_PREFIXES):
             return pyrage.ssh.Recipient.from_str(s)
         if s.startswith("age1pq1"):
             raise RecipientError(f"post-quantum age recipient {s[:16]}… is not supported yet")
@@ -57,11 +111,6 @@ def parse_recipient(text: str) -> Any:
             f"invalid age recipient {s!r}",
             hints=["age recipients look like 'age1…' (see 'encfile keygen') or 'ssh-ed25519 AAAA…'"],
         ) from err
-
-
-def split_recipients(value: str) -> list[str]:
-    """Split a comma-separated recipient list the way sops does (trim, skip empties)."""
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def wrap(secret: bytes, recipient: str) -> str:
