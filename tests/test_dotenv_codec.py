@@ -12,14 +12,18 @@ Two views of one file:
   `` # comment`` and surrounding spaces, ``export`` leaves the key, the last duplicate wins.
 
 Families: a quirk table (round trip + ciphertext keys), the interpretation table, metadata
-lines, refusals, the CLI (file name detection, --input-type, stdin), the shared corpus
+lines, refusals, the CLI (file name detection, --input-type, stdin), a BOM (the file's, not
+the first key's; against sops too), the shared corpus
 (../shared/corpus/real/dotenv) through the CLI, and tampering.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +291,96 @@ def test_cli_input_type_and_stdin(tmp_path: Path, env: dict[str, str]) -> None:
     assert e2.returncode == 0, e2.stderr
     d2 = run_encfile("-d", "--input-type", "dotenv", "-", env=env, input=e2.stdout)
     assert d2.stdout == CLI_TEXT
+
+
+# -- a byte order mark ----------------------------------------------------------------------------
+#
+# The BOM belongs to the file, not to its first key. sops reads it as part of the key
+# ("\ufeffA": in its AAD, its JSON output, exec-env), so encfile writes the encrypted file
+# without it (sops then reads the key as "A") and the layout restores it; a file sops made
+# from a BOM file keeps the BOM in its first key's path, and encfile shows the key as "A".
+
+BOM_FILES = {
+    "key-first": ("\ufeffA=1\nB=two\n", {"A": "1", "B": "two"}),
+    "export": ("\ufeffexport A='x y'\n", {"A": "x y"}),
+    "comment-first": ("\ufeff# note=x\nA=1\n", {"A": "1"}),
+    "blank-first": ("\ufeff\nA=1\n", {"A": "1"}),
+    "crlf-no-final-newline": ("\ufeffA=1\r\nB=2", {"A": "1", "B": "2"}),
+}
+DUMP_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
+
+
+@pytest.mark.parametrize("name", list(BOM_FILES))
+def test_bom_is_not_part_of_the_first_key(name: str) -> None:
+    text, data = BOM_FILES[name]
+    out = enc(text)
+    assert "\ufeff" not in out
+    # line for line what the file without its BOM gives: the first line is read the same
+    shape = [TOKEN_RE.sub("T", line) for line in data_lines(out)[0]]
+    assert shape == [TOKEN_RE.sub("T", line) for line in data_lines(enc(text[1:]))[0]]
+    assert dec(out) == text
+    assert encfile.loads(out, format="dotenv", identities=[TEST_SECRET]) == data
+
+
+def _bom_file(tmp_path: Path, env: dict[str, str]) -> Path:
+    plain = tmp_path / "x.env"
+    plain.write_bytes("\ufeffA=1\nB=two\n".encode())
+    path = tmp_path / "x.enc.env"
+    proc = run_encfile("-e", "--age", TEST_PUBLIC, str(plain), env=env)
+    assert proc.returncode == 0, proc.stderr
+    path.write_bytes(proc.stdout)
+    return path
+
+
+def test_bom_exec_exports_the_first_key_by_its_name(tmp_path: Path,
+                                                     env: dict[str, str]) -> None:
+    path = _bom_file(tmp_path, env)
+    proc = run_encfile("exec", "-f", str(path), "--", *DUMP_ENV, env=env)
+    assert proc.returncode == 0, proc.stderr
+    child = json.loads(proc.stdout)
+    assert child["A"] == "1" and child["B"] == "two"
+    assert "_A" not in child and not [k for k in child if "\ufeff" in k]
+
+
+def test_bom_cli_round_trip_json_and_extract(tmp_path: Path, env: dict[str, str]) -> None:
+    path = _bom_file(tmp_path, env)
+    assert run_encfile("-d", str(path), env=env).stdout == "\ufeffA=1\nB=two\n".encode()
+    as_json = run_encfile("-d", "--output-type", "json", str(path), env=env)
+    assert json.loads(as_json.stdout) == {"A": "1", "B": "two"}
+    extract = run_encfile("-d", "--extract", '["A"]', str(path), env=env)
+    assert (extract.returncode, extract.stdout) == (0, b"1"), extract.stderr
+
+
+def _sops(sops_bin: str, *args: str, env: dict[str, str]) -> bytes:
+    proc = subprocess.run([sops_bin, *args], capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout
+
+
+@pytest.mark.sops
+def test_bom_interop_with_sops(sops_bin: str, tmp_path: Path, env: dict[str, str]) -> None:
+    text = "\ufeffA=1\nB=two\n"
+    plain = tmp_path / "plain.env"
+    plain.write_bytes(text.encode())
+    # sops reads the BOM as part of the first key, in its AAD too
+    by_sops = tmp_path / "by-sops.env"
+    by_sops.write_bytes(_sops(sops_bin, "encrypt", "--age", TEST_PUBLIC, str(plain), env=env))
+    assert by_sops.read_bytes().startswith("\ufeffA=ENC[".encode())
+    sops_data = json.loads(_sops(sops_bin, "-d", "--output-type", "json", str(by_sops), env=env))
+    assert list(sops_data) == ["\ufeffA", "B"]
+    # encfile decrypts sops's file (under sops's AAD) to the same bytes; its key is "A"
+    assert run_encfile("-d", str(by_sops), env=env).stdout == \
+        _sops(sops_bin, "-d", str(by_sops), env=env) == text.encode()
+    loaded = encfile.loads(by_sops.read_text(), format="dotenv", identities=[TEST_SECRET])
+    assert loaded == {"A": "1", "B": "two"}
+    proc = run_encfile("exec", "-f", str(by_sops), "--", *DUMP_ENV, env=env)
+    assert json.loads(proc.stdout)["A"] == "1", proc.stderr
+    # sops decrypts encfile's file, which has no BOM: sops sees the key "A" too
+    mine = tmp_path / "mine.env"
+    mine.write_text(enc(text), newline="")
+    assert _sops(sops_bin, "-d", str(mine), env=env) == b"A=1\nB=two\n"
+    assert json.loads(_sops(sops_bin, "-d", "--output-type", "json", str(mine), env=env)) == \
+        {"A": "1", "B": "two"}
 
 
 # -- the shared corpus ---------------------------------------------------------------------------

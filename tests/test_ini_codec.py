@@ -12,6 +12,10 @@ Families:
 * ``VALUE_TABLE``: one ``key = value`` line -> the value go-ini reads (every row was
   checked against sops 3.11: ``sops encrypt`` then ``sops -d --output-type json``; the
   live check is in tests/interop/test_live_sops_ini_binary.py);
+* ``CONTINUATIONS`` and generated files: configparser-style continuation lines (``    = src``,
+  ``    mytool = pkg:main``), whose data must be what Python's configparser reads (the
+  oracle), through the library, the CLI and the real sops;
+* a BOM, which go-ini skips;
 * the shared corpus (``../shared/corpus/real/ini``) through the CLI;
 * tampering with value, comment and ``mac`` tokens (CLI: exit code, empty stdout, no
   plaintext on stderr), duplicate keys and token swaps.
@@ -19,14 +23,19 @@ Families:
 
 from __future__ import annotations
 
+import configparser
 import functools
+import json
 import re
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import TEST_PUBLIC, TEST_SECRET, run_encfile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import encfile
 
@@ -76,6 +85,11 @@ CASES: list[tuple[str, str, dict[str, dict[str, str]]]] = [
     ("triple_quote_multiline",
      '[s]\nk = """line one\nline # two"""\nj = """single"""\n',
      {"s": {"k": "line one\nline # two", "j": "single"}}),
+    # `"""` ending a line opens a multi-line value (sops -d writes values that start with a
+    # newline so; test_triple_quote_opens_a_value_before_a_newline)
+    ("triple_quote_at_line_end",
+     '[s]\nk = """\nabc"""\nj = 1\n',
+     {"s": {"k": "\nabc", "j": "1"}}),
     ("backslash_continuation",
      "[s]\ncmd = run \\\n  --flag \\\n  --other\nnext = 1\n",
      {"s": {"cmd": "run --flag --other", "next": "1"}}),
@@ -268,13 +282,16 @@ def test_comments_are_encrypted() -> None:
 
 
 def test_value_spliced_in_place() -> None:
-    """Key spelling, separators and indentation stay as written; only values change."""
-    text = "[s]\n\tKey_A=alpha\n  key-b: beta\nkey_c   =   gamma   ; note\n"
+    """Key spelling, separators and indentation stay as written; only values change.
+
+    (Each key is indented no deeper than the one above it: deeper, it would be a
+    configparser continuation line, see test_continuation_lines_are_configparsers.)"""
+    text = "[s]\n  key-b: beta\n\tKey_A=alpha\nkey_c   =   gamma   ; note\n"
     enc = lib_encrypt(text)
     lines = enc.splitlines()
     assert lines[0] == "[s]"
-    assert re.fullmatch(r"\tKey_A=ENC\[.*type:str\]", lines[1]), lines[1]
-    assert re.fullmatch(r"  key-b: ENC\[.*type:str\]", lines[2]), lines[2]
+    assert re.fullmatch(r"  key-b: ENC\[.*type:str\]", lines[1]), lines[1]
+    assert re.fullmatch(r"\tKey_A=ENC\[.*type:str\]", lines[2]), lines[2]
     assert re.fullmatch(r"key_c   =   ENC\[.*type:str\]\s*; ENC\[.*type:comment\]", lines[3]), \
         lines[3]
 
@@ -286,6 +303,17 @@ def test_value_table(line: str, key: str, value: str) -> None:
     enc = lib_encrypt(text)
     assert lib_loads(enc) == {"s": {key: value}}
     assert lib_decrypt(enc) == text
+
+
+def test_triple_quote_opens_a_value_before_a_newline() -> None:
+    """go-ini's test is ``len(line) > 3`` on the line with its newline: a triple quote that
+    ends a line opens a multi-line value, but at the very end of the file it is the value."""
+    for text, data in (('[s]\nk = """\nabc"""\n', {"s": {"k": "\nabc"}}),
+                       ('[s]\r\nk = """\r\nabc"""\r\n', {"s": {"k": "\r\nabc"}}),
+                       ('[s]\nk = """', {"s": {"k": '"""'}})):
+        enc = lib_encrypt(text)
+        assert lib_loads(enc) == data
+        assert lib_decrypt(enc) == text
 
 
 def test_data_of_keys_before_first_section_and_explicit_default_merge() -> None:
@@ -320,6 +348,243 @@ def test_input_type_overrides_extension(tmp_path: Path, env: dict[str, str]) -> 
     enc = tmp_path / "unit.enc.service"
     enc.write_bytes(out)
     assert cli_decrypt(enc, env, "--input-type", "ini") == text
+
+
+# -- configparser continuation lines ----------------------------------------------------------
+#
+# setup.cfg and tox.ini are read the way Python's configparser reads them (the parser
+# setuptools and tox use): a line indented deeper than its key's line, while that key's value
+# is open (blank and comment lines leave it open, a header closes it), continues the value,
+# whatever it holds: `= src`, `mytool = pkg:main`, `[x]`. configparser itself is the oracle.
+
+# setuptools' src layout with a console script, as the setuptools documentation writes it
+SETUP_CFG = """\
+[metadata]
+name = mytool
+version = 0.1.0
+
+[options]
+package_dir =
+    = src
+packages = find:
+install_requires =
+    requests>=2.31
+    importlib-metadata; python_version<"3.10"
+
+[options.packages.find]
+where = src
+
+[options.entry_points]
+console_scripts =
+    mytool = pkg:main
+"""
+
+# (id, file text): each has a continuation line that go-ini cannot read, or reads as a key or
+# a header of its own.
+CONTINUATIONS: list[tuple[str, str]] = [
+    ("setup_cfg_src_layout", SETUP_CFG),
+    ("package_dir", "[options]\npackage_dir =\n    = src\n"),
+    ("console_scripts", "[options.entry_points]\nconsole_scripts =\n    mytool = pkg:main\n"),
+    ("colon_first", "[options]\npackage_dir =\n    : src\n    sub: lib/sub\n"),
+    ("value_on_the_key_line",
+     "[flake8]\nper-file-ignores = __init__.py:F401\n    tests/*.py: S101, D103\n"
+     "max-line-length = 100\n"),
+    ("tox_factors_and_setenv",
+     "[testenv]\ndeps =\n    py38: pytest<8\n    py312: pytest>=8\nsetenv =\n"
+     "    PYTHONPATH = {toxinidir}\n    A=1\ncommands = pytest {posargs}\n"),
+    # configparser counts characters: a tab is one, deeper than nothing, shallower than two
+    ("tab_then_spaces", "[s]\n\tx = 1\n  y = 2\nz = 3\n"),
+    ("blank_and_comment_lines_inside",
+     "[s]\nk =\n    a = 1\n\n    # skipped\n\n\n    b = 2\n; skipped too\n    c = 3\n\n\n"
+     "next = v\n"),
+    ("comment_between_key_and_continuation", "[s]\nk = v\n# note\n    j = w\n"),
+    ("header_inside_a_value", "[s]\nk = v\n    [not.a.section]\nj = w\n"),
+    ("quotes_and_markers_are_literal",
+     "[s]\nk =\n    a = \"q\" ; kept\n    b = 'x' # kept\n    c = `t`\n    d = x \\\n"),
+    ("indented_keys", "[s]\n  k =\n    a = b\n  j = w\n      deeper = part of j\n"),
+    ("header_closes_a_value", "[a]\nk = 1\n[b]\n    j = 2\n    m = 3\n        n = 4\n"),
+    ("less_deep_but_still_inside", "[s]\nk =\n        a = 1\n    b = 2\n  c = 3\nd = 4\n"),
+    ("crlf", "[options]\r\npackage_dir =\r\n    = src\r\n\r\n    x = y\r\nnext = 1\r\n"),
+    ("no_final_newline", "[options.entry_points]\nconsole_scripts =\n    mytool = pkg:main"),
+]
+CONTINUATION_IDS = [c[0] for c in CONTINUATIONS]
+
+
+def configparser_data(text: str) -> dict[str, dict[str, str]]:
+    """What ``configparser.ConfigParser(interpolation=None)`` reads (key case kept)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(text)
+    return {s: {k: parser.get(s, k) for k in parser.options(s)} for s in parser.sections()}
+
+
+def test_issue_examples_read_as_configparser_reads_them() -> None:
+    data = lib_loads(lib_encrypt(SETUP_CFG))
+    assert data["options"]["package_dir"] == "\n= src"
+    assert data["options.entry_points"] == {"console_scripts": "\nmytool = pkg:main"}
+    assert data == configparser_data(SETUP_CFG)
+
+
+@pytest.mark.parametrize(("name", "text"), CONTINUATIONS, ids=CONTINUATION_IDS)
+def test_continuation_lines_are_configparsers(name: str, text: str) -> None:
+    enc = lib_encrypt(text)
+    assert lib_decrypt(enc) == text
+    assert lib_loads(enc) == configparser_data(text)
+    body = enc[:enc.index("[sops]")]  # each value is one token: no line of it is in clear
+    for values in configparser_data(text).values():
+        for value in values.values():
+            for piece in value.split("\n"):
+                assert len(piece.strip()) < 4 or piece.strip() not in body, (piece, body)
+
+
+@pytest.mark.parametrize(("name", "text"), CONTINUATIONS, ids=CONTINUATION_IDS)
+def test_continuation_cli_round_trip_and_json(name: str, text: str, tmp_path: Path,
+                                              env: dict[str, str]) -> None:
+    plain = tmp_path / "setup.cfg"
+    plain.write_bytes(text.encode())
+    enc = tmp_path / "setup.enc.cfg"
+    enc.write_bytes(cli_encrypt(plain, env))
+    assert cli_decrypt(enc, env) == text.encode()
+    assert json.loads(cli_decrypt(enc, env, "--output-type", "json")) == configparser_data(text)
+
+
+def test_encrypting_warns_that_sops_reads_the_plain_file_otherwise() -> None:
+    text = dict(CONTINUATIONS)["console_scripts"]
+    with pytest.warns(encfile.EncfileWarning, match="sops reads line 3 as a key of its own"):
+        encfile.encrypt(text, recipients=TEST_PUBLIC, format="ini")
+
+
+def _sops(sops_bin: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sops_bin, *args], capture_output=True, env=env, timeout=120)
+
+
+def _sops_data(sops_bin: str, path: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    proc = _sops(sops_bin, "-d", "--input-type", "ini", "--output-type", "json", str(path),
+                 env=env)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return {k: v for k, v in json.loads(proc.stdout).items() if v}
+
+
+@pytest.mark.sops
+@pytest.mark.parametrize(("name", "text"), CONTINUATIONS, ids=CONTINUATION_IDS)
+def test_sops_decrypts_encfiles_continuations(name: str, text: str, sops_bin: str,
+                                              tmp_path: Path, env: dict[str, str]) -> None:
+    """sops reads encfile's encryption with configparser's data, and what ``sops -d`` writes
+    (go-ini's ``\"\"\"`` quotes for multi-line values) reads back the same in encfile."""
+    enc = tmp_path / "setup.enc.ini"
+    enc.write_text(lib_encrypt(text), newline="")
+    want = {k: v for k, v in configparser_data(text).items() if v}
+    assert _sops_data(sops_bin, enc, env) == want
+    proc = _sops(sops_bin, "-d", str(enc), env=env)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    again = lib_loads(lib_encrypt(proc.stdout.decode()))
+    assert {k: v for k, v in again.items() if v} == want
+
+
+@pytest.mark.sops
+def test_what_sops_makes_of_the_plain_files(sops_bin: str, tmp_path: Path,
+                                            env: dict[str, str]) -> None:
+    """sops (go-ini) refuses `    = src` and reads `    mytool = pkg:main` as a key of its own;
+    encfile reads both as configparser does, and sops reads encfile's encryption that way."""
+    plain = tmp_path / "plain.ini"
+    plain.write_text(dict(CONTINUATIONS)["package_dir"])
+    proc = _sops(sops_bin, "encrypt", "--age", TEST_PUBLIC, str(plain), env=env)
+    assert proc.returncode != 0
+    assert b"empty key name: = src" in proc.stderr
+    assert lib_loads(lib_encrypt(plain.read_text())) == {"options": {"package_dir": "\n= src"}}
+
+    plain.write_text(dict(CONTINUATIONS)["console_scripts"])
+    proc = _sops(sops_bin, "encrypt", "--age", TEST_PUBLIC, str(plain), env=env)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    by_sops = tmp_path / "by-sops.ini"
+    by_sops.write_bytes(proc.stdout)
+    two_keys = {"options.entry_points": {"console_scripts": "", "mytool": "pkg:main"}}
+    assert _sops_data(sops_bin, by_sops, env) == two_keys
+    assert lib_loads(by_sops.read_text()) == two_keys  # sops's file: sops's data
+    mine = tmp_path / "mine.ini"
+    mine.write_text(lib_encrypt(plain.read_text()))
+    one_key = {"options.entry_points": {"console_scripts": "\nmytool = pkg:main"}}
+    assert lib_loads(mine.read_text()) == one_key
+    assert _sops_data(sops_bin, mine, env) == one_key
+
+
+_CP_CHARS = "abcxyz019 =:;#'\"`[]%{}()<>/\\.,*!?@-_é"
+_cp_values = st.text(_CP_CHARS, max_size=12).filter(  # go-ini takes no later line into these
+    lambda v: not v.lstrip().startswith(('"""', "`")) and not v.rstrip().endswith("\\"))
+_cp_continued = st.text(_CP_CHARS, min_size=1, max_size=12).filter(
+    lambda v: bool(v.strip()) and v.strip()[0] not in "#;")
+
+
+@st.composite
+def configparser_files(draw: Any) -> str:
+    """setup.cfg-like files: indented continuation lines holding anything (`=`, `:`, `[`,
+    quotes, markers), blank and comment lines among them; one that starts with `=` always."""
+    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    lines: list[str] = []
+    names = draw(st.lists(st.text("abcdefgh.", min_size=1, max_size=6), max_size=3, unique=True))
+    for name in names:
+        lines.append(f"[{name}]")
+        for key in draw(st.lists(st.text("abcdefghij_-", min_size=1, max_size=6).filter(
+                lambda k: k != "-"), max_size=4, unique=True)):  # go-ini numbers `-` keys
+            indent = draw(st.sampled_from(["", "", " ", "\t", "  "]))
+            sep = draw(st.sampled_from([" = ", "=", ": ", ":", " ="]))
+            lines.append(f"{indent}{key}{sep}{draw(_cp_values)}".rstrip(" "))
+            for _ in range(draw(st.integers(0, 4))):
+                kind = draw(st.sampled_from(["line", "line", "line", "blank", "comment"]))
+                if kind == "blank":
+                    lines.append(draw(st.sampled_from(["", "  "])))
+                elif kind == "comment":
+                    lines.append(draw(st.sampled_from(["", "    "])) + draw(st.sampled_from(
+                        ["#", ";", "# "])) + draw(st.text(_CP_CHARS, max_size=8)))
+                else:
+                    lines.append(indent + draw(st.sampled_from([" ", "\t", "    "]))
+                                 + draw(_cp_continued))
+    lines += ["[zz]", "console_scripts =", "    = forced"]
+    text = nl.join(lines)
+    return text + nl if draw(st.booleans()) else text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configparser_files())
+def test_generated_continuation_files_read_as_configparser(text: str) -> None:
+    enc = lib_encrypt(text)
+    assert lib_decrypt(enc) == text
+    assert lib_loads(enc) == configparser_data(text)
+
+
+# -- a byte order mark ------------------------------------------------------------------------
+
+BOM_INI = [
+    ("section_first", "\ufeff[s]\nk = v\n", {"s": {"k": "v"}}),
+    ("key_first", "\ufeffk = v\n[s]\nj = w\n", {"DEFAULT": {"k": "v"}, "s": {"j": "w"}}),
+    ("comment_first", "\ufeff; c\n[s]\nj = w\n", {"s": {"j": "w"}}),
+    ("crlf_continuation", "\ufeff[o]\r\np =\r\n    = src\r\n", {"o": {"p": "\n= src"}}),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "data"), BOM_INI, ids=[c[0] for c in BOM_INI])
+def test_bom_belongs_to_the_file(name: str, text: str, data: dict[str, dict[str, str]],
+                                 tmp_path: Path, env: dict[str, str]) -> None:
+    """go-ini (so sops) skips a BOM; encfile too, and its encrypted file has none, as sops's."""
+    enc = lib_encrypt(text)
+    assert not enc.startswith("\ufeff")
+    assert lib_decrypt(enc) == text
+    assert lib_loads(enc) == data
+    plain = tmp_path / "bom.ini"
+    plain.write_bytes(text.encode())
+    path = tmp_path / "bom.enc.ini"
+    path.write_bytes(cli_encrypt(plain, env))
+    assert cli_decrypt(path, env) == text.encode()
+    assert json.loads(cli_decrypt(path, env, "--output-type", "json")) == data
+
+
+@pytest.mark.sops
+@pytest.mark.parametrize(("name", "text", "data"), BOM_INI, ids=[c[0] for c in BOM_INI])
+def test_sops_reads_encfiles_bom_ini(name: str, text: str, data: dict[str, dict[str, str]],
+                                     sops_bin: str, tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "bom.enc.ini"
+    path.write_text(lib_encrypt(text), newline="")
+    assert _sops_data(sops_bin, path, env) == data
 
 
 # -- the shared corpus ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Hypothesis: generated INI files round-trip byte for byte, and read as go-ini reads them.
 
 Each generated file is a list of lines: section headers (names may repeat), ``key<sep>value``
-lines (unique keys within one section block, optional indentation, separators ``=``, `` = ``,
+lines (unique keys within one section block, optional indentation, the same for a block's
+keys, as deeper would make configparser continuation lines; separators ``=``, `` = ``,
 ``:``, ``: ``), full-line ``;``/``#`` comments and blank lines, joined with LF or CRLF, with or
 without a final newline. Values are drawn as text that go-ini reads in a known way:
 
@@ -86,6 +87,9 @@ def ini_files(draw: Any) -> tuple[str, dict[str, dict[str, str]]]:
             name = "DEFAULT"
         section = data.setdefault(name, {})
         used: set[str] = set()
+        # one indentation per block: a key indented deeper than the key above it is a
+        # configparser continuation line, which encfile reads as configparser does
+        indent = draw(st.sampled_from(["", "", "", "  ", "\t"]))
         for _ in range(draw(st.integers(0, 5))):
             what = draw(st.sampled_from(["key", "key", "key", "comment", "blank"]))
             if what == "blank":
@@ -97,7 +101,6 @@ def ini_files(draw: Any) -> tuple[str, dict[str, dict[str, str]]]:
                 continue
             key = draw(keys.filter(lambda k, taken=frozenset(used): k not in taken))
             used.add(key)
-            indent = draw(st.sampled_from(["", "", "", "  ", "\t"]))
             sep = draw(st.sampled_from([" = ", "=", ": ", ":", " =", "\t=\t"]))
             written, read = draw(values())
             if sep.endswith((" ", "\t")) and written == "":

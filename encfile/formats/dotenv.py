@@ -13,7 +13,11 @@ What sops's format cannot express is still encrypted and restored exactly:
   encrypted file, where the value is one token on one line);
 * an indented comment, or a line without ``=``, is encrypted as a comment at
   the start of its line, and the layout restores the line's start;
-* a line of spaces (or a CRLF file's empty line) is written empty.
+* a line of spaces (or a CRLF file's empty line) is written empty;
+* a leading byte order mark belongs to the file, not to the first key (sops
+  reads it as part of the key): the encrypted file has none, the layout
+  restores it. A file sops encrypted with one keeps it in its first key, as
+  sops's AAD does, and the data shows the key without it.
 
 What the values *mean* to a program (quotes removed, escapes decoded, inline
 comments cut) is :func:`interpret`'s job: python-dotenv's rules, plus backtick
@@ -64,6 +68,7 @@ def _closing(text: str, pos: int, quote: str) -> int:
 class ParsedDotenv:
     def __init__(self, text: str, root: Branch) -> None:
         self.text = text
+        self.bom = text.startswith("\ufeff")  # not part of the first line
         self.root = root
         self.scalars: list[Scalar] = []
         self.comments: list[Comment] = []
@@ -109,6 +114,8 @@ class ParsedDotenv:
             out["blanks"] = self.blanks
         if self.text and not self.text.endswith("\n"):
             out["no_final_newline"] = True
+        if self.bom:
+            out["bom"] = True
         return out
 
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
@@ -123,6 +130,8 @@ class ParsedDotenv:
         splices += [(s, e, "") for s, e in self.blank_spans if s != e]
         lines = "".join(f"{META_PREFIX}{k}={_render(v)}\n" for k, v in flatten(metadata))
         body = apply(text, splices)
+        if self.bom:  # sops would read it as part of the first key
+            body = body[1:]
         spans = self.blank_spans
         if spans and spans[-1][1] == len(text) and spans[-1][0] != spans[-1][1]:
             body += "\n"  # a last line of spaces, written empty: keep it a line
@@ -161,6 +170,8 @@ class ParsedDotenv:
         out = apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
             out = out[:-1]
+        if layout.get("bom") and not self.bom:
+            out = "\ufeff" + out
         return out
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
@@ -196,7 +207,11 @@ _INLINE_COMMENT = re.compile(r"[ \t]+#.*", re.S)
 
 
 def interpret_key(key: str) -> str:
-    """A line's key as python-dotenv reads it: ``export`` and spaces removed."""
+    """A line's key as python-dotenv reads it: ``export`` and spaces removed.
+
+    A byte order mark in front (the first key of a file sops encrypted with one) goes too.
+    """
+    key = key.removeprefix("\ufeff")
     match = _EXPORT.match(key)
     name = key[match.end():] if match else key
     name = name.strip()
@@ -239,7 +254,9 @@ def parse(text: str) -> ParsedDotenv:
     parsed = ParsedDotenv(text, Branch())
     root = parsed.root
     notes = parsed.sops_notes
-    pos = 0
+    pos = 1 if parsed.bom else 0
+    if parsed.bom:
+        notes.append("sops reads its byte order mark as part of the first line")
     size = len(text)
     line_no = 0
     simple = _SIMPLE.match
@@ -310,6 +327,10 @@ def parse(text: str) -> ParsedDotenv:
             root.append((key, node))
             parsed.data_end = min(nxt, size)
         pos = nxt
+    if parsed.bom and parsed.meta_lines and root and isinstance(root[0], tuple):
+        key, node = root[0]
+        if node.start == len(key) + 2:  # sops wrote it: the BOM is in its first key's path
+            root[0] = ("\ufeff" + key, node)
     return parsed
 
 

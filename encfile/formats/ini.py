@@ -13,11 +13,18 @@ header are in section ``DEFAULT``):
 * comment lines above a key or a section header belong to it (AAD
   ``section:``); sops strips the marker and the spaces after it.
 
-Files that go-ini cannot read because of indented continuation lines
-(``tox.ini``, ``setup.cfg``: Python's configparser style) are read the way
-configparser reads them: a value runs on over the lines indented deeper than
-its key, joined with newlines, and no inline comments or quotes are special.
+Files with indented continuation lines (``tox.ini``, ``setup.cfg``: Python's
+configparser style) are read the way ``configparser`` reads them: a value runs on
+over the lines indented deeper than its key's line, whatever they hold
+(``    pytest``, ``    = src``, ``    mytool = pkg:main``), blank and comment lines
+in between do not end it, the lines are joined with newlines, and no inline
+comments or quotes are special. A file is read so when go-ini stops on such a
+line, reads one as a key or header of its own, or cannot read the file, and
+configparser can read it (:func:`parse`); keys are read as go-ini reads them.
 The encrypted file writes each such value as one token, so sops reads it.
+
+A leading byte order mark belongs to the file, as go-ini reads it: the
+encrypted file has none (as sops writes it), the layout restores it.
 
 Encrypted values and comments are spliced into the text; the ``[sops]``
 section (sops's flat metadata keys, aligned) is appended after a blank line.
@@ -56,12 +63,11 @@ def render_value(value: str) -> str:
 
 
 class _Unreadable(Exception):
-    """go-ini would stop at this line."""
+    """The reader (go-ini's or configparser's) would stop at this line."""
 
-    def __init__(self, line_no: int, message: str, continuation: bool) -> None:
+    def __init__(self, line_no: int, message: str) -> None:
         super().__init__(message)
         self.line_no = line_no
-        self.continuation = continuation  # an indented line after a key: configparser style
 
 
 class _Section:
@@ -79,12 +85,16 @@ class ParsedIni:
     def __init__(self, text: str, nl: str, sections: list[_Section], root: Branch,
                  configparser: bool = False) -> None:
         self.text = text
+        self.bom = text.startswith("\ufeff")  # skipped by the reader, left out when writing
         self.nl = nl
         self.sections = sections
         self.root = root
         self.scalars: list[Scalar] = []
         self.comments: list[Comment] = []
         self.configparser = configparser
+        # go-ini mode: the first line go-ini reads as a key or header, configparser as a
+        # continuation line (-1: none)
+        self.continued = -1
         self.meta: _Section | None = None
         self.meta_pairs: list[tuple[str, str]] = []
         self.meta_span: tuple[int, int] | None = None
@@ -141,6 +151,8 @@ class ParsedIni:
             out["header_comments"] = moved
         if text and not text.endswith("\n"):
             out["no_final_newline"] = True
+        if self.bom:
+            out["bom"] = True
         return out
 
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
@@ -157,6 +169,8 @@ class ParsedIni:
                 splices.append((line_start, line_start, f"; {c.out}{self.nl}"))
                 splices.append((after, c.end, ""))
         body = apply(self.text, splices)
+        if self.bom:
+            body = body[1:]
         nl = self.nl
         if body and not body.endswith("\n"):
             body += "\n"  # exactly what render_plain takes off again
@@ -193,7 +207,9 @@ class ParsedIni:
         out = apply(self.text, splices)
         if layout.get("no_final_newline") and out.endswith("\n"):
             out = out[:-1]
-        return out
+        if self.bom:  # not written by encfile or sops: go-ini skips it, and so does sops -d
+            out = out[1:]
+        return "\ufeff" + out if layout.get("bom") else out
 
     def _header_comment_back(self, c: Comment, suffix: str) -> list[tuple[int, int, str]]:
         """Put a header's comment, written on the line above it, back after its ']'."""
@@ -237,25 +253,84 @@ _LINE = re.compile(r"[^\n]*\n?")
 
 
 def parse(text: str) -> ParsedIni:
-    if text.startswith("\ufeff"):
-        raise InputError("an INI file with a byte order mark is not supported",
-                         hints=["remove the BOM (the first three bytes)"])
+    """go-ini's reading of ``text``, or configparser's if it has continuation lines.
+
+    configparser's reading is taken when configparser sees a continuation line that
+    go-ini reads as a key or a header of its own, or when go-ini cannot read a file that
+    has continuation lines; and only if configparser can read the file. An encrypted
+    file (one with a ``[sops]`` section) that go-ini reads is read as sops reads it:
+    encfile writes no continuation lines.
+    """
+    lines = [(m.start(), m.end())
+             for m in _LINE.finditer(text, 1 if text.startswith("\ufeff") else 0)
+             if m.end() > m.start()]
+    continuations = _continuation_lines(text, lines)
+    goini: ParsedIni | None = None
+    goini_error: _Unreadable | None = None
     try:
-        return _Parser(text, configparser=False).run()
+        goini = _Parser(text, lines, continuations, configparser=False).run()
     except _Unreadable as err:
-        if not err.continuation:
+        if not continuations:
             raise InputError(f"line {err.line_no}: {err}") from None
+        note = "its indented continuation lines stop sops's INI reader"
+        if err.line_no - 1 not in continuations:
+            goini_error = err  # maybe a configparser file all the same (`k = `x`: a value)
+            note = f"sops's INI reader stops at line {err.line_no} ({err})"
+    else:
+        if goini.continued < 0 or goini.meta is not None:
+            return goini
+        start, end = lines[goini.continued]
+        what = "a section header" if text[start:end].lstrip().startswith("[") else "a key"
+        note = (f"sops reads line {goini.continued + 1} as {what} of its own, configparser as "
+                "part of the value above it")
     try:
-        parsed = _Parser(text, configparser=True).run()
+        parsed = _Parser(text, lines, continuations, configparser=True).run()
     except _Unreadable as err:
+        if goini is not None:  # configparser cannot read it either: go-ini's reading stands
+            return goini
+        err = goini_error or err
         raise InputError(f"line {err.line_no}: {err}") from None
-    parsed.sops_notes.append("its indented continuation lines stop sops's INI reader")
+    parsed.sops_notes.append(note)
     return parsed
 
 
+def _continuation_lines(text: str, lines: list[tuple[int, int]]) -> frozenset[int]:
+    """The indexes of the lines that configparser reads as continuation lines.
+
+    configparser's ``RawConfigParser._read`` (``empty_lines_in_values``, the default):
+    a line that is neither blank nor a comment continues the value of the last option
+    when it is indented deeper than that option's line. Blank and comment lines leave
+    the value open; a section header closes it. Keys before the first header count as
+    options here (configparser refuses them; encfile reads them in ``DEFAULT``).
+    """
+    found = []
+    indent_level = -1  # of the last option line; -1: no value is open
+    for i, (start, end) in enumerate(lines):
+        raw = text[start:end]
+        body = raw.strip()
+        if not body or body[0] in "#;":
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        if indent > indent_level >= 0:
+            found.append(i)
+        elif _is_header(body):
+            indent_level = -1
+        else:
+            indent_level = indent
+    return frozenset(found)
+
+
+def _is_header(line: str) -> bool:
+    """configparser's ``SECTCRE``, ``\\[(?P<header>.+)\\]``, on a stripped line."""
+    return line.startswith("[") and line.rfind("]") >= 2
+
+
 class _Parser:
-    def __init__(self, text: str, *, configparser: bool) -> None:
+    def __init__(self, text: str, lines: list[tuple[int, int]], continuations: frozenset[int],
+                 *, configparser: bool) -> None:
         self.text = text
+        self.lines = lines
+        self.continuations = continuations
         self.configparser = configparser
         nl = "\r\n" if "\r\n" in text else "\n"
         self.root = Branch()
@@ -264,16 +339,13 @@ class _Parser:
         self.parsed = ParsedIni(text, nl, [default], self.root, configparser=configparser)
         self.section = default
         self.pending: list[Comment] = []
-        self.key_indent = -1  # indentation of the last key line (configparser mode)
-        self.last_key: Scalar | None = None
-        self.indent = 0
-        self.blank_run = 0
+        self.last_key: Scalar | None = None  # whose value continuation lines extend
+        self.blank_run = 0  # blank lines since the last key or continuation line
         self.tentative: list[Comment] = []  # comments inside a configparser value, maybe
         self.auto = 1
 
     def run(self) -> ParsedIni:
-        text = self.text
-        lines = [(m.start(), m.end()) for m in _LINE.finditer(text) if m.end() > m.start()]
+        lines = self.lines
         i = 0
         while i < len(lines):
             start, end = lines[i]
@@ -292,26 +364,25 @@ class _Parser:
         if not body:
             self.blank_run += 1
             return i + 1
-        indent = len(raw) - len(body)
-        at = start + indent
-        inside = self.configparser and indent > self.key_indent >= 0 and self.last_key is not None
-        if inside and body[0] not in "#;":
-            return self._continue(lines, i)
-        self.blank_run = 0
+        at = start + len(raw) - len(body)
+        if i in self.continuations:
+            if self.configparser:
+                return self._continue(lines, i)
+            if self.parsed.continued < 0:  # go-ini reads it as a key or a header
+                self.parsed.continued = i
         if body[0] in "#;":
             self._comment(at, content_end)
             if self.configparser and self.last_key is not None:
                 # configparser skips a comment line inside a value, wherever it starts
                 self.tentative.append(self.parsed.comments[-1])
             return i + 1
+        self.blank_run = 0
         self.tentative = []
-        self.indent = indent
-        self.key_indent = -1
         self.last_key = None
         if body[0] == "[":
             self._header(i, start, at, content_end)
             return i + 1
-        return self._key(lines, i, at, content_end, indent)
+        return self._key(lines, i, at, content_end)
 
     def _comment(self, marker: int, end: int) -> None:
         text = self.text
@@ -331,10 +402,10 @@ class _Parser:
         text = self.text
         close = text.rfind("]", at, end)
         if close < 0:
-            raise _Unreadable(i + 1, "a section header is not closed with ']'", False)
+            raise _Unreadable(i + 1, "a section header is not closed with ']'")
         name = text[at + 1:close]
         if not name:
-            raise _Unreadable(i + 1, "a section header has no name", False)
+            raise _Unreadable(i + 1, "a section header has no name")
         rest = text[close + 1:end]
         mark = min((p for p in (rest.find(";"), rest.find("#")) if p >= 0), default=-1)
         section = _Section(name, Branch(), (start, end))
@@ -354,18 +425,18 @@ class _Parser:
         self.section = section
         self.auto = 1
 
-    def _key(self, lines: list[tuple[int, int]], i: int, at: int, end: int, indent: int) -> int:
+    def _key(self, lines: list[tuple[int, int]], i: int, at: int, end: int) -> int:
         text = self.text
+        # The key is read as go-ini reads it, in configparser files too: it stays in clear
+        # in the encrypted file, where sops must find the same key path.
         name, value_at = self._key_name(i, at, end)
         if self.configparser:
             value_start = _skip_space(text, value_at, end)
             value_end = end
-            while value_end > value_start and text[value_end - 1] in " \t\f\v":
+            while value_end > value_start and text[value_end - 1].isspace():
                 value_end -= 1
             node_text = text[value_start:value_end]
-            node = self._add(name, node_text, value_start, value_end, node_text)
-            self.key_indent = indent
-            self.last_key = node
+            self.last_key = self._add(name, node_text, value_start, value_end, node_text)
             return i + 1
         value, value_start, value_end, next_i, comment_at = self._value(lines, i, value_at, end)
         self._add(name, value, value_start, value_end, None)
@@ -378,32 +449,28 @@ class _Parser:
         text = self.text
         quote = ""
         if text[at] == '"':
-            quote = '"""' if end - at > 6 and text.startswith('"""', at) else '"'
+            # go-ini counts the line's newline in its length (as in _value)
+            quote = '"""' if self.lines[i][1] - at > 6 and text.startswith('"""', at) else '"'
         elif text[at] == "`":
             quote = "`"
         if quote:
             close = text.find(quote, at + len(quote), end)
             if close < 0:
-                raise _Unreadable(i + 1, "a quoted key is not closed", False)
+                raise _Unreadable(i + 1, "a quoted key is not closed")
             delim = _find_any(text, "=:", close + len(quote), end)
             if delim < 0:
-                raise _Unreadable(i + 1, "a key has no '=' or ':'", False)
+                raise _Unreadable(i + 1, "a key has no '=' or ':'")
             return text[at + len(quote):close].strip(), delim + 1
         delim = _find_any(text, "=:", at, end)
         if delim < 0:
-            raise _Unreadable(i + 1, "a line has no '=' or ':'",
-                              self.indent > 0 and self._after_key())
+            raise _Unreadable(i + 1, "a line has no '=' or ':'")
         if delim == at:
-            raise _Unreadable(i + 1, "a line has an empty key name", False)
+            raise _Unreadable(i + 1, "a line has an empty key name")
         name = text[at:delim].strip()
         if name == "-":
             name = f"#{self.auto}"
             self.auto += 1
         return name, delim + 1
-
-    def _after_key(self) -> bool:
-        """Is the offending line indented and preceded by a key (configparser continuation)?"""
-        return any(isinstance(item, tuple) for item in self.section.node)
 
     def _value(self, lines: list[tuple[int, int]], i: int, at: int,
                end: int) -> tuple[str, int, int, int, int]:
@@ -413,7 +480,9 @@ class _Parser:
         if start >= end:
             return "", start, start, i + 1, -1
         quote = ""
-        if end - start > 3 and text.startswith('"""', start):
+        # go-ini's test is len(line) > 3 on the line with its newline: `k = """` then a
+        # newline opens a multi-line value (sops -d writes "\nx" so), at the file's end not
+        if lines[i][1] - start > 3 and text.startswith('"""', start):
             quote = '"""'
         elif text[start] == "`":
             quote = "`"
@@ -439,7 +508,7 @@ class _Parser:
                     return "".join(parts), start, content_end, j + 1, -1
                 parts.append(text[line_start:line_end])
                 j += 1
-            raise _Unreadable(i + 1, "a quoted value is not closed", False)
+            raise _Unreadable(i + 1, "a quoted value is not closed")
         stop = end
         while stop > start and text[stop - 1].isspace():
             stop -= 1
