@@ -790,8 +790,8 @@ def cmd_set(path: str, spec: str, value: str | None, value_file: str | None,
         try:
             changed = setpath.unset_value(plain, fmt, steps) if unset else \
                 setpath.set_value(plain, fmt, steps, new)
-        except errors.PathNotFoundError as err:
-            raise errors.PathNotFoundError(f"{label}: {err.message}") from None
+        except (errors.PathNotFoundError, errors.UsageError) as err:
+            raise type(err)(f"{label}: {err.message}", hints=err.hints) from None
         if changed == plain:
             _info("no change")
             return

@@ -5,225 +5,231 @@ re-encrypts it under the same key, so every other value keeps its ciphertext).
 The path is sops's ``--extract`` syntax (``["db"]["password"]``, ``[0]``); the
 value is JSON (``'"s3cret"'``, ``5432``, ``true``, ``{"a": 1}``).
 
-An existing scalar is replaced where it stands. A new key is added at the end
-of its mapping: any dotenv key, an INI key (in a new section if needed), a key
-of any JSON object, and a top-level key of a YAML file. ``unset`` removes a
-dotenv line, an INI key, a JSON member or a top-level YAML key. Anything else
-is refused with a hint to use ``encfile edit``.
+Which paths work, and what they do, is sops's ``Set``/``Unset`` (sops.go),
+step by step:
+
+* a key that exists is followed (``set`` replaces the value it ends on,
+  whatever it was: a value, a mapping or a list);
+* a new key is added at the end of its mapping, with the mappings and lists the
+  rest of the path needs (``["x"]["y"][0]`` on a file without ``x`` adds
+  ``x: {y: [value]}``);
+* an index at or beyond a list's end appends one item; a value (or null) met
+  before the path's end is replaced by what the rest of the path builds;
+* an index on a mapping names nothing: sops changes nothing and succeeds, and
+  so does encfile (with a warning). A key on a list and a negative index crash
+  sops; encfile refuses them.
+
+``unset`` removes the key or list item the path ends on, with the comment lines
+directly above it and its line comment; the last key of a mapping (or item of a
+list) leaves ``{}`` (``[]``), as sops does. A path that is not there is a
+:class:`~encfile.errors.PathNotFoundError`.
+
+Each format edits in its own module (:mod:`setpath_yaml` over
+:mod:`setpath_yaml_view`, :mod:`setpath_json`, :mod:`setpath_flat` for dotenv
+and INI), in the file's own style: indentation, quoting, flow or block. What
+cannot be edited in place (a key inside an alias's copy, a merge key, an
+anchored node that aliases repeat) is a :class:`~encfile.errors.UsageError`
+that points to ``encfile edit``.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import math
+import warnings
 from typing import Any
 
-from .errors import InputError, PathNotFoundError
-from .tree import Branch, Comment, Hidden, Scalar, Seq
+from .errors import EncfileWarning, InputError, PathNotFoundError, UsageError
 
-_EDIT_HINT = "use 'encfile edit' for this change"
+EDIT_HINT = "use 'encfile edit' for this change"
+Steps = list[str | int]
 
 
-def _render(fmt: str, value: Any) -> str:
-    """``value`` as a scalar in ``fmt``, read back as the same value."""
-    if fmt == "json":
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (dict, list)):
-        if fmt == "yaml":
-            return json.dumps(value, ensure_ascii=False)  # JSON is YAML's flow style
-        raise InputError(f"a {fmt} file holds only flat values", hints=[_EDIT_HINT])
+class Node:
+    """What an editor needs to know of one value: its kind, its span, its items.
+
+    ``kind`` is ``"map"``, ``"seq"``, ``"value"`` (scalars and null) or
+    ``"alias"`` (YAML). Format modules subclass it to keep their own details.
+    """
+
+    __slots__ = ("end", "items", "kind", "start")
+
+    def __init__(self, kind: str, start: int, end: int) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.items: list[Item] = []
+
+
+class Item:
+    """A key and its value (mappings; ``key`` is None in lists); ``start``: where it begins."""
+
+    __slots__ = ("key", "node", "start")
+
+    def __init__(self, key: str | None, node: Node, start: int) -> None:
+        self.key = key
+        self.node = node
+        self.start = start
+
+
+# The items from the root to the item being worked on (each with the container holding it).
+Chain = list[tuple[Node, Item]]
+
+
+class Editor:
+    """One format's edits; each method returns the whole new text."""
+
+    def __init__(self, source: str, root: Node) -> None:
+        self.source = source  # the text being edited
+        self.root = root
+
+    def find(self, node: Node, key: str) -> Item | None:
+        """The item of mapping ``node`` that ``key`` names (the last, if given twice)."""
+        found = [i for i in node.items if i.key == key]
+        return found[-1] if found else None
+
+    def enter(self, chain: Chain) -> None:
+        """Refuse to go below ``chain[-1]`` when the format cannot edit there in place."""
+
+    def replace(self, chain: Chain, value: Any) -> str:
+        """``chain[-1]``'s value set to ``value`` (Python data from JSON)."""
+        raise NotImplementedError
+
+    def add(self, chain: Chain, node: Node, key: str, value: Any) -> str:
+        """Mapping ``node`` (the value of ``chain[-1]``, or the root) with a new last key."""
+        raise NotImplementedError
+
+    def append(self, chain: Chain, node: Node, value: Any) -> str:
+        """List ``node`` with one more item at its end."""
+        raise NotImplementedError
+
+    def delete(self, chain: Chain) -> str:
+        """The text without ``chain[-1]``."""
+        raise NotImplementedError
+
+
+def shown(path: Steps) -> str:
+    """A path as the user writes it: ``["db"][0]`` (names only, never a value)."""
+    return "".join(f'["{step}"]' if isinstance(step, str) else f"[{step}]" for step in path)
+
+
+def path_of(chain: Chain) -> Steps:
+    """The path of ``chain[-1]``: keys for mapping items, indexes for list items."""
+    out: Steps = []
+    for container, item in chain:
+        out.append(item.key if item.key is not None else container.items.index(item))
+    return out
+
+
+def build(path: Steps, leaf: Any) -> Any:
+    """What ``path`` makes of ``leaf`` where nothing exists yet (sops's valueFromPathAndLeaf)."""
+    for step in reversed(path):
+        leaf = [leaf] if isinstance(step, int) else {step: leaf}
+    return leaf
+
+
+def check_value(value: Any) -> None:
+    """Refuse what JSON cannot hold (Python's reader takes NaN and Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError("the value must be JSON: NaN and Infinity are not JSON numbers")
+    if isinstance(value, dict):
+        for item in value.values():
+            check_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_value(item)
+
+
+def _editor(text: str, fmt: str) -> Editor:
     if fmt == "yaml":
-        from .formats import yaml_emit
+        from .setpath_yaml import YamlEditor
 
-        if isinstance(value, str):
-            return yaml_emit.quote_string(value, flow=False)
-        return json.dumps(value)  # numbers, true/false, null read the same in YAML
-    text = value if isinstance(value, str) else json.dumps(value)
-    if fmt == "ini":
-        from .formats.ini import render_value
+        return YamlEditor(text)
+    if fmt == "json":
+        from .setpath_json import JsonEditor
 
-        return render_value(text)
-    # dotenv: quote what a dotenv reader would otherwise change
-    if text != text.strip() or any(c in text for c in "\n\"'`#\\") or not text:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return text
+        return JsonEditor(text)
+    if fmt in ("dotenv", "ini"):
+        from .setpath_flat import DotenvEditor, IniEditor
+
+        return DotenvEditor(text) if fmt == "dotenv" else IniEditor(text)
+    raise UsageError(f"set and unset do not work on {fmt} files", hints=[EDIT_HINT])
 
 
-def _find(root: Any, path: list[str | int], fmt: str) -> tuple[Any, Any, Any]:
-    """(parent, item, node) for ``path``; node is None when only the last step is missing."""
-    node: Any = root
-    parent: Any = None
-    item: Any = None
-    for index, step in enumerate(path):
-        last = index == len(path) - 1
-        if isinstance(node, Branch) and isinstance(step, str):
-            matches = [i for i in node if isinstance(i, tuple) and not isinstance(i[1], Hidden)
-                       and _key_is(i[0], step, fmt)]
-            if matches:
-                parent, item, node = node, matches[-1], matches[-1][1]
-                continue
-            if last:
-                return node, None, None
-        elif isinstance(node, Seq) and isinstance(step, int):
-            items = [i for i in node if not isinstance(i, Comment)]
-            if -len(items) <= step < len(items):
-                parent, item, node = node, step, items[step]
-                continue
-        shown = f"[{step!r}]" if isinstance(step, str) else f"[{step}]"
-        raise PathNotFoundError(f"component {shown} not found")
-    return parent, item, node
-
-
-def _key_is(key: str, step: str, fmt: str) -> bool:
-    if key == step:
-        return True
-    if fmt == "dotenv":
-        from .formats.dotenv import interpret_key
-
-        return interpret_key(key) == step
-    return False
-
-
-def _line_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """From the start of ``start``'s line to after the newline that ends ``end``'s line."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    return line_start, len(text) if line_end < 0 else line_end + 1
-
-
-def set_value(text: str, fmt: str, path: list[str | int], value: Any) -> str:
-    """``text`` with the value at ``path`` set to ``value`` (added if only its key is new)."""
-    from . import formats
-
+def set_value(text: str, fmt: str, path: Steps, value: Any) -> str:
+    """``text`` with the value at ``path`` set to ``value``, as ``sops set`` does it."""
     if not path:
-        raise InputError("set needs a path to a value")
-    parsed = formats.get(fmt).parse(text)
-    roots = parsed.roots
-    if len(roots) != 1:
-        raise InputError("set works on files with one document", hints=[_EDIT_HINT])
-    try:
-        parent, _, node = _find(roots[0], path, fmt)
-    except PathNotFoundError:
-        if fmt != "ini" or len(path) != 2:
-            raise
-        parent, node = None, None  # a key in a new INI section
-    if node is not None:
-        if not isinstance(node, Scalar):
-            raise InputError("the path names a mapping or a list, not a value",
-                             hints=[_EDIT_HINT])
-        rendered = _render(fmt, value)
-        if fmt == "dotenv" and text[node.start:node.end].endswith("\r"):
-            rendered += "\r"
-        return text[:node.start] + rendered + text[node.end:]
-    return _add(text, fmt, parsed, parent, path, value)
+        raise UsageError("set needs a path to a value, such as '[\"key\"]'")
+    check_value(value)
+    editor = _editor(text, fmt)
+    return _set(editor, editor.root, path, value, [])
 
 
-def _add(text: str, fmt: str, parsed: Any, parent: Any, path: list[str | int],
-         value: Any) -> str:
-    key = str(path[-1])
-    nl = "\r\n" if "\r\n" in text else "\n"
-    if fmt == "dotenv" and len(path) == 1:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", key):
-            raise InputError(f"{key!r} is not a variable name")
-        sep = "" if not text or text.endswith("\n") else nl
-        return f"{text}{sep}{key}={_render(fmt, value)}{nl}"
-    if fmt == "ini" and len(path) == 2:
-        line = f"{key} = {_render(fmt, value)}{nl}"
-        section = next((s for s in reversed(parsed.sections) if s.name == path[0]), None)
-        if section is None or (not section.header and not section.node):
-            sep = "" if not text or text.endswith("\n") else nl
-            blank = nl if text.strip() else ""
-            head = "" if path[0] == "DEFAULT" and not text.strip() else f"[{path[0]}]{nl}"
-            return f"{text}{sep}{blank}{head}{line}"
-        values = [i[1] for i in section.node if isinstance(i, tuple)]
-        at = _line_span(text, values[-1].start, values[-1].end)[1] if values else \
-            _line_span(text, *section.header)[1]
-        if at == len(text) and text and not text.endswith("\n"):
-            line = nl + line
-        return text[:at] + line + text[at:]
-    if fmt == "json" and isinstance(parent, Branch):
-        members = [i[1] for i in parent if isinstance(i, tuple)]
-        entry = f"{json.dumps(key, ensure_ascii=False)}: {_render(fmt, value)}"
-        if not members:
-            return text[:parent.start + 1] + entry + text[parent.start + 1:]
-        last = members[-1]
-        line_start = text.rfind("\n", 0, last.start) + 1
-        inside = text[parent.start:last.start]
-        if "\n" in inside:
-            indent = re.match(r"[ \t]*", text[line_start:]).group()  # type: ignore[union-attr]
-            return text[:last.end] + f",{nl}{indent}{entry}" + text[last.end:]
-        return text[:last.end] + f", {entry}" + text[last.end:]
-    if fmt == "yaml" and len(path) == 1 and isinstance(parent, Branch) and parsed.docs \
-            and not parsed.docs[0].flow_root and parsed.docs[0].root_col == 0:
-        from .formats import yaml_emit
-
-        name = yaml_emit.quote_string(key, flow=False)
-        sep = "" if not text or text.endswith("\n") else nl
-        return f"{text}{sep}{name}: {_render(fmt, value)}{nl}"
-    raise InputError(f"adding {key!r} there is not supported", hints=[_EDIT_HINT])
+def _set(editor: Editor, node: Node, path: Steps, value: Any, chain: Chain) -> str:
+    step, rest = path[0], path[1:]
+    here = path_of(chain)
+    if node.kind == "map":
+        if isinstance(step, int):
+            where = shown(here) or "the top level"
+            warnings.warn(f"nothing set: {where} is a mapping, so the index [{step}] names "
+                          "nothing (sops does the same)", EncfileWarning, stacklevel=2)
+            return editor.source
+        item = editor.find(node, step)
+        if item is None:
+            return editor.add(chain, node, step, build(rest, value))
+        chain = [*chain, (node, item)]
+        if not rest:
+            return editor.replace(chain, value)
+        editor.enter(chain)
+        return _set(editor, item.node, rest, value, chain)
+    if node.kind == "seq":
+        if isinstance(step, str):
+            raise UsageError(f"{shown(here) or 'the top level'} is a list: the key "
+                             f"[\"{step}\"] cannot name one of its items",
+                             hints=["name an item by its index, as in [0]"])
+        if step < 0:
+            raise UsageError(f"negative index [{step}] in {shown([*here, step])}",
+                             hints=[f"items count from [0]; [{len(node.items)}] appends one"])
+        if step >= len(node.items):
+            return editor.append(chain, node, build(rest, value))
+        chain = [*chain, (node, node.items[step])]
+        if not rest:
+            return editor.replace(chain, value)
+        editor.enter(chain)
+        return _set(editor, node.items[step].node, rest, value, chain)
+    if node.kind == "alias":  # pragma: no cover - editors refuse to enter aliases
+        raise UsageError(f"{shown(here)} is an alias", hints=[EDIT_HINT])
+    # A value (or null) before the path's end: replaced by what the rest of the path builds.
+    return editor.replace(chain, build(path, value))
 
 
-def unset_value(text: str, fmt: str, path: list[str | int]) -> str:
-    """``text`` without the key at ``path``."""
-    from . import formats
-
-    parsed = formats.get(fmt).parse(text)
-    if len(parsed.roots) != 1 or not path:
-        raise InputError("unset works on a path in a one-document file", hints=[_EDIT_HINT])
-    parent, item, node = _find(parsed.roots[0], path, fmt)
-    if node is None:
-        raise PathNotFoundError(f"component [{path[-1]!r}] not found")
-    if fmt in ("dotenv", "ini") and isinstance(node, Scalar):
-        key = item[0]
-        spans = [i[1] for i in parent if isinstance(i, tuple) and i[0] == key]
-        out = text
-        for scalar in sorted(spans, key=lambda s: -s.start):  # every line of a repeated key
-            start, end = _line_span(out, scalar.start, scalar.end)
-            out = out[:start] + out[end:]
-        return out
-    if fmt == "json" and isinstance(parent, Branch):
-        return _unset_json(text, parent, node)
-    if fmt == "yaml" and len(path) == 1 and parsed.docs[0].root_col == 0 \
-            and not parsed.docs[0].flow_root:
-        return _unset_yaml_top(text, path[0], node)
-    raise InputError("removing that key is not supported", hints=[_EDIT_HINT])
-
-
-def _key_start(text: str, value_start: int) -> int:
-    """The opening quote of the JSON key before a member's value."""
-    pos = text.rfind(":", 0, value_start)
-    close = text.rfind('"', 0, pos)
-    pos = close - 1
-    while pos >= 0:
-        if text[pos] == '"':
-            slashes = 0
-            while text[pos - 1 - slashes] == "\\":
-                slashes += 1
-            if slashes % 2 == 0:
-                return pos
-        pos -= 1
-    raise InputError("cannot find the key of that JSON member")  # pragma: no cover
+def unset_value(text: str, fmt: str, path: Steps) -> str:
+    """``text`` without the key or list item at ``path``, as ``sops unset`` does it."""
+    if not path:
+        raise UsageError("unset needs a path to a key, such as '[\"key\"]'")
+    editor = _editor(text, fmt)
+    node: Node = editor.root
+    chain: Chain = []
+    for index, step in enumerate(path):
+        here = path_of(chain)
+        item: Item | None = None
+        if node.kind == "map":
+            item = editor.find(node, step) if isinstance(step, str) else None
+        elif node.kind == "seq" and isinstance(step, int):
+            if step < 0:
+                raise UsageError(f"negative index [{step}] in {shown(path[:index + 1])}",
+                                 hints=["items count from [0]"])
+            item = node.items[step] if step < len(node.items) else None
+        if item is None:
+            what = {"map": "", "seq": f": {shown(here) or 'the top level'} is a list",
+                    "value": f": {shown(here)} is a value"}.get(node.kind, "")
+            raise PathNotFoundError(f"component {_component(step)} not found{what}")
+        chain = [*chain, (node, item)]
+        if index < len(path) - 1:
+            editor.enter(chain)
+        node = item.node
+    return editor.delete(chain)
 
 
-def _unset_json(text: str, parent: Branch, node: Any) -> str:
-    members = [i[1] for i in parent if isinstance(i, tuple)]
-    index = next(i for i, m in enumerate(members) if m is node)
-    start = _key_start(text, node.start)
-    if index > 0:  # from the end of the previous member: its comma goes too
-        return text[:members[index - 1].end] + text[node.end:]
-    if len(members) > 1:  # the first of several: up to the next member's key
-        return text[:start] + text[_key_start(text, members[1].start):]
-    return text[:parent.start + 1] + text[node.end:parent.end - 1].strip(" \t\r\n,") \
-        + text[parent.end - 1:]
+def _component(step: str | int) -> str:
+    return f"[{step!r}]" if isinstance(step, str) else f"[{step}]"
 
-
-def _unset_yaml_top(text: str, key: str | int, node: Any) -> str:
-    """A top-level block key: from its line to the end of its value's last line."""
-    pattern = re.compile(rf"^{re.escape(str(key))}\s*:|^['\"]{re.escape(str(key))}['\"]\s*:",
-                         re.M)
-    found = [m.start() for m in pattern.finditer(text, 0, node.start + 1)]
-    if not found:
-        raise InputError("cannot find that key's line", hints=[_EDIT_HINT])
-    start = found[-1]
-    end = _line_span(text, node.start, max(node.end - 1, node.start))[1]
-    return text[:start] + text[end:]
