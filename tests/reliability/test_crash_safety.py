@@ -146,17 +146,21 @@ from encfile.cli import main
 main()
 '''
 
-# A fake $EDITOR: marks its start and end (so a test can wait for an orphaned editor), then
-# replaces one value.
+# A fake $EDITOR: replaces one value. It marks its start and its end, or why it failed (its
+# stderr, like encfile's, goes nowhere), so a test can tell it did its whole job.
 EDITOR = r'''
-import os, sys
-marks = os.environ["EDIT_MARKS"]
-open(os.path.join(marks, f"{os.getpid()}.start"), "w").close()
-path = sys.argv[1]
-text = open(path, encoding="utf-8").read()
-open(path, "w", encoding="utf-8").write(text.replace(os.environ["EDIT_OLD"],
-                                                     os.environ["EDIT_NEW"]))
-open(os.path.join(marks, f"{os.getpid()}.done"), "w").close()
+import os, sys, traceback
+mark = os.path.join(os.environ["EDIT_MARKS"], str(os.getpid()))
+open(mark + ".start", "w").close()
+try:
+    path = sys.argv[1]
+    text = open(path, encoding="utf-8").read()
+    open(path, "w", encoding="utf-8").write(text.replace(os.environ["EDIT_OLD"],
+                                                         os.environ["EDIT_NEW"]))
+except BaseException:
+    open(mark + ".failed", "w").write(traceback.format_exc())
+    raise
+open(mark + ".done", "w").close()
 '''
 
 CANARY_OLD = "CANARY-OLD-7f3a91c2"
@@ -217,13 +221,16 @@ def shape_of(data: bytes, old: bytes) -> Shape:
 
 @dataclass
 class Run:
-    """One run's own folder (the target, mode 0640), TMPDIR and XDG_RUNTIME_DIR."""
+    """One run's own folder (the target, mode 0640), TMPDIR, XDG_RUNTIME_DIR and editor
+    marks; ``session``: the id of the session encfile ran in, once :func:`launch` started it."""
     folder: Path
     target: Path
     tmpdir: Path
     runtime: Path | None
+    marks: Path
     log: Path
     env: dict[str, str]
+    session: int | None = None
 
 
 @dataclass
@@ -244,21 +251,22 @@ class Bench:
 
     def fresh(self) -> Run:
         n = next(self.numbers)
-        folder, tmpdir = self.root / f"run{n}", self.root / f"tmp{n}"
-        folder.mkdir()
-        tmpdir.mkdir()
+        folder, tmpdir, marks = (self.root / f"run{n}", self.root / f"tmp{n}",
+                                 self.marks / f"run{n}")
+        for new in (folder, tmpdir, marks):
+            new.mkdir()
         target = folder / NAME
         target.write_bytes(self.old)
         target.chmod(MODE)
         if self.scenario.config:
             (folder / ".sops.yaml").write_text(self.scenario.config)
-        env = {**self.env, "TMPDIR": str(tmpdir)}
+        env = {**self.env, "TMPDIR": str(tmpdir), "EDIT_MARKS": str(marks)}
         runtime = None
         if self.shm is not None:
             runtime = self.shm / f"run{n}"
             runtime.mkdir(mode=0o700)
             env["XDG_RUNTIME_DIR"] = str(runtime)
-        return Run(folder, target, tmpdir, runtime, self.root / f"run{n}.log", env)
+        return Run(folder, target, tmpdir, runtime, marks, self.root / f"run{n}.log", env)
 
     def discard(self, run: Run) -> None:
         for folder in (run.folder, run.tmpdir, run.runtime):
@@ -290,20 +298,59 @@ def make_bench(name: str, tmp_path: Path, shm: Path | None) -> Bench:
     editor = tools / "editor.py"
     editor.write_text(EDITOR)
     env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE), EDITOR=f"{sys.executable} {editor}",
-                    EDIT_MARKS=str(marks), EDIT_OLD=CANARY_OLD, EDIT_NEW=CANARY_NEW)
+                    EDIT_OLD=CANARY_OLD, EDIT_NEW=CANARY_NEW)  # EDIT_MARKS: per run
     old = PLAIN if scenario.old_is_plaintext else encfile.encrypt(
         PLAIN, recipients=list(scenario.recipients), format="yaml")
     return Bench(scenario, root, shm, old.encode(), env, home, marks)
 
 
-def wait_for_editors(bench: Bench) -> None:
-    """An editor orphaned by a killed encfile finishes on its own: wait for it."""
-    deadline = time.monotonic() + 10
-    for start in bench.marks.glob("*.start"):
-        done = start.with_suffix(".done")
-        while not done.exists() and time.monotonic() < deadline:
+def launch(run: Run, argv: list[str], *, env: dict[str, str] | None = None,
+           stdout: int = subprocess.DEVNULL,
+           stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (an encfile) for ``run`` in a session of its own, which every process
+    it starts (the editor) inherits: see :func:`wait_for_editors`."""
+    proc = subprocess.Popen(argv, env=env or run.env, cwd=run.folder, stdout=stdout,
+                            stderr=stderr, start_new_session=True)
+    run.session = proc.pid
+    return proc
+
+
+def session_members(session: int) -> list[int]:
+    """The processes of ``session`` that are still running (not zombies)."""
+    members = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path("/proc", pid, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # after "pid (comm) ": state ppid pgrp session ...; comm may hold spaces and ")"
+        state, _, _, sid = stat[stat.rindex(")") + 2:].split()[:4]
+        if int(sid) == session and state not in ("Z", "X"):
+            members.append(int(pid))
+    return members
+
+
+def wait_for_editors(run: Run) -> None:
+    """Wait for the editor a killed encfile left running, if any; check it did its whole job.
+
+    Call it once encfile has been reaped. A SIGKILL can land before the editor is forked,
+    between its fork and its exec, before its first line or while it runs, so its marks
+    cannot tell "never started" from "not started yet": wait on the processes instead.
+    encfile ran in a session of its own (:func:`launch`) and, reaped, can start no more, so
+    the session is empty exactly when the orphan is done. Only then may the run's folders
+    be checked and removed (removed earlier, the orphan found no file and died half-way).
+    """
+    if run.session is not None:
+        deadline = time.monotonic() + 10
+        while session_members(run.session) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert done.exists(), "an orphaned fake editor did not finish"
+        assert not session_members(run.session), "an orphaned fake editor did not finish"
+    for start in run.marks.glob("*.start"):
+        failed = start.with_suffix(".failed")
+        assert not failed.exists(), f"the fake editor failed:\n{failed.read_text()}"
+        assert start.with_suffix(".done").exists(), "an orphaned fake editor did not finish"
 
 
 def files_under(*folders: Path | None) -> Iterator[Path]:
@@ -325,7 +372,7 @@ def check_outcome(bench: Bench, run: Run, *, killed: bool, label: str,
     """The invariants after one run; returns 'old' or 'new'. Records leftover temps."""
     scenario, folder, target = bench.scenario, run.folder, run.target
     if scenario.editor:
-        wait_for_editors(bench)
+        wait_for_editors(run)
     assert target.exists(), f"{label}: the target is gone"
     data = target.read_bytes()
     if data == bench.old:
@@ -348,10 +395,15 @@ def check_outcome(bench: Bench, run: Run, *, killed: bool, label: str,
     if temps:
         assert killed, f"{label}: temp files left after the process ended by itself: {temps}"
         bench.leftovers.append(f"{label} ({state})")
-    plain = [str(p) for p in files_under(folder, run.tmpdir, bench.home,
-                                         run.runtime if strict_runtime else None)
+    # Not strict: plaintext may stay on tmpfs, but only in the killed encfile's own folder
+    # (encfile-<pid>-…), where a later run's sweep looks for it.
+    sweepable = f"encfile-{run.session}-"
+    plain = [str(p) for p in files_under(folder, run.tmpdir, bench.home, run.runtime)
              if holds_canary(p, bench.canaries)
-             and not (p == target and state == "old" and scenario.old_is_plaintext)]
+             and not (p == target and state == "old" and scenario.old_is_plaintext)
+             and not (not strict_runtime and run.runtime is not None
+                      and p.is_relative_to(run.runtime)
+                      and p.relative_to(run.runtime).parts[0].startswith(sweepable))]
     assert not plain, f"{label}: plaintext left in {plain}"
     return state
 
@@ -394,8 +446,14 @@ def run_reference(bench: Bench) -> None:
 
 def run_wrapped(run: Run, args: list[str], spec: str) -> subprocess.CompletedProcess[bytes]:
     env = {**run.env, "FAULT_SPEC": spec, "FAULT_LOG": str(run.log)}
-    return subprocess.run([sys.executable, "-c", WRAPPER, *args], env=env, cwd=run.folder,
-                          capture_output=True, timeout=60)
+    with launch(run, [sys.executable, "-c", WRAPPER, *args], env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE) as proc:
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def in_parallel(jobs: list[Callable[[], str | None]]) -> list[str]:
@@ -482,10 +540,7 @@ def test_sigkill_at_random_moments(name: str, tmp_path: Path, shm: Path | None) 
 
     def one(i: int, delay: float) -> str | None:
         run = bench.fresh()
-        proc = subprocess.Popen([sys.executable, "-m", "encfile",
-                                 *bench.scenario.args(run.target)],
-                                env=run.env, cwd=run.folder, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = launch(run, [sys.executable, "-m", "encfile", *bench.scenario.args(run.target)])
         time.sleep(delay)
         proc.kill()
         code = proc.wait(timeout=60)
@@ -526,19 +581,18 @@ def test_plaintext_of_a_killed_edit_is_swept_by_the_next_run(tmp_path: Path,
     editor.write_text(BLOCKING_EDITOR)
     run = bench.fresh()
     env = {**run.env, "EDITOR": f"{sys.executable} {editor}"}
-    proc = subprocess.Popen([sys.executable, "-m", "encfile", "edit", str(run.target)],
-                            env=env, cwd=run.folder, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = launch(run, [sys.executable, "-m", "encfile", "edit", str(run.target)], env=env)
     try:
         deadline = time.monotonic() + 30
-        while not list(bench.marks.glob("*.start")) and time.monotonic() < deadline:
+        while not list(run.marks.glob("*.start")) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert list(bench.marks.glob("*.start")), "the editor did not start"
+        assert list(run.marks.glob("*.start")), "the editor did not start"
     finally:
         proc.kill()  # while the user is editing
         proc.wait(timeout=60)
-        (bench.marks / "go").touch()
-    wait_for_editors(bench)
+        (run.marks / "go").touch()
+    # Gone, not only done: a sweep spares a folder that a live process still names.
+    wait_for_editors(run)
     assert run.target.read_bytes() == bench.old
     stale = [p for p in files_under(run.runtime) if holds_canary(p, (CANARY_OLD,))]
     assert stale, "the killed edit left no plaintext (then there is nothing to sweep)"
@@ -589,7 +643,7 @@ def test_disk_full_while_writing_the_plaintext_for_the_editor(tmp_path: Path,
     result = run_limited(run, ["edit", str(run.target)], 20)  # smaller than the plaintext
     assert run.target.read_bytes() == bench.old
     assert run.runtime is not None and not list(run.runtime.iterdir())
-    assert not list(bench.marks.glob("*.start")), "the editor should not have started"
+    assert not list(run.marks.glob("*.start")), "the editor should not have started"
     stderr = assert_cli_error(result, EXIT_OUTPUT)
     assert "file too large" in stderr.lower(), stderr
 
