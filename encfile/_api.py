@@ -12,10 +12,10 @@ if TYPE_CHECKING:  # typing, datetime and pathlib stay off the start-up path of 
     from collections.abc import Sequence
     from typing import Any, TypeAlias
 
-    from .document import Opened
     from .keysources import MasterKey
     from .keysources.age import NewIdentity
     from .keysources.identities import KeyRing
+    from .opening import Opened
     from .rules import Rules
 
     #: Identities: None (every source of the environment, as the CLI does), identity
@@ -39,6 +39,11 @@ def max_input_bytes() -> int:
     return limit
 
 
+def _too_large(label: str) -> InputError:
+    return InputError(f"{label} is larger than {max_input_bytes()} bytes",
+                      hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+
+
 def _keyring(identities: Identities) -> KeyRing:
     from .keysources.identities import KeyRing
 
@@ -57,8 +62,7 @@ def decode_text(data: bytes, label: str, *, binary: bool = False) -> str:
     ``binary``: any bytes, those that are not UTF-8 carried as surrogate escapes.
     """
     if len(data) > max_input_bytes():
-        raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
-                         hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+        raise _too_large(label)
     if binary:
         return data.decode("utf-8", "surrogateescape")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -78,8 +82,7 @@ def read_file(path: str | os.PathLike[str], *, binary: bool = False) -> str:
         with open(name, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_input_bytes():
-                raise InputError(f"{label} is larger than {max_input_bytes()} bytes",
-                                 hints=["set ENCFILE_MAX_SIZE (bytes) to raise the limit"])
+                raise _too_large(label)
             data = f.read()
     except FileNotFoundError:
         raise FileMissingError(f"no such file: {label}") from None
@@ -151,7 +154,7 @@ def open_encrypted(text: str, *, format: str | None = None, identities: Identiti
     (the way each format stores the sops metadata).
     """
     from . import formats
-    from .document import open_text
+    from .opening import open_text
 
     return open_text(text, fmt=format or formats.sniff_encrypted(text),
                      keyring=_keyring(identities), label=label, ignore_mac=ignore_mac)

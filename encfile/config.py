@@ -29,6 +29,7 @@ import re
 import warnings
 
 from .errors import ConfigError, EncfileWarning, RecipientError
+from .rules import RULE_NAMES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and dataclasses stay off exec's start-up path
@@ -40,8 +41,7 @@ if TYPE_CHECKING:  # typing and dataclasses stay off exec's start-up path
 CONFIG_NAMES = (".encfile.yaml", ".sops.yaml")
 ENV_VARS = ("ENCFILE_CONFIG", "SOPS_CONFIG")
 MAX_LEVELS = 100
-_RULE_OPTIONS = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex",
-                 "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex")
+_RULE_OPTIONS = RULE_NAMES
 _RULE_KEYS = {"path_regex", "age", "key_groups", "shamir_threshold", "mac_only_encrypted",
               *_RULE_OPTIONS}
 # sops keys that encfile reads past (with a warning): other key types and their settings
@@ -145,7 +145,7 @@ def plan(path: str, recipients: Sequence[MasterKey], options: Mapping[str, Any],
         raise ConfigError(
             f"no creation rule in '{cfg.path}' matches '{path}'",
             hints=[f"the rules' path_regex: {patterns} (matched against "
-                   f"'{cfg.relative(target)}')", "or pass recipients with --age"])
+                   f"'{cfg.relative(target)}')"], remedy="recipients")
     merged = {**(rule.options if rule else {}), **options}
     rules = Rules(**merged) if merged else None
     if recipients:
@@ -154,12 +154,12 @@ def plan(path: str, recipients: Sequence[MasterKey], options: Mapping[str, Any],
         return Plan(rule.key_groups, rule.shamir_threshold, rules, cfg, rule)
     where = (f"the rule at line {rule.line} of '{cfg.path}' has no age keys"
              if rule is not None and cfg is not None
-             else "no --age, no $SOPS_AGE_RECIPIENTS and no .encfile.yaml or .sops.yaml")
+             else "none given, and no .encfile.yaml or .sops.yaml")
     raise RecipientError(
         f"no age recipients given: {where}",
-        hints=["pass --age age1… (comma-separated for several), set SOPS_AGE_RECIPIENTS, or "
-               "add a creation rule to .encfile.yaml",
-               "'encfile keygen' creates an identity and prints its public key"])
+        hints=["add a creation rule to .encfile.yaml (or .sops.yaml)",
+               "'encfile keygen' creates an identity and prints its public key"],
+        remedy="recipients")
 
 
 def find(target: str, *, explicit: str | None = None,

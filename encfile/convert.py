@@ -18,8 +18,8 @@ from .errors import InputError
 def _scalar_text(value: Any, where: str, target: str) -> str:
     if isinstance(value, (dict, list)):
         raise InputError(f"cannot write the nested value at {where!r} in a {target} file",
-                         hints=[f"{target} holds flat values; use --extract, or keep the "
-                                "file as YAML or JSON"])
+                         hints=[f"{target} holds flat values; keep the file as YAML or "
+                                "JSON, or take only part of it"], remedy="extract")
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 try:
     # The Rust binding itself: the public ``ciphers.aead`` module is this very class, but
     # its package imports typing, enum and every cipher mode (10 ms of a 30 ms start-up).
-    # tests/test_crypto.py checks the two stay the same object.
+    # tests/test_token_crypto.py checks the two stay the same object.
     from cryptography.hazmat.bindings._rust import openssl as _openssl
 
     AESGCM = _openssl.aead.AESGCM

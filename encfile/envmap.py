@@ -11,12 +11,14 @@ a value. Values are strings: numbers and booleans as JSON writes them
 from __future__ import annotations
 
 import json
+import os
 import re
 
-from .errors import EncfileError, InputError
+from .errors import ConfigError, EncfileError, FileMissingError, InputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
@@ -57,7 +59,8 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
             raise EncfileError(f"{source}: the key {path!r} holds a "
                                f"{'mapping' if isinstance(value, dict) else 'list'}, which "
                                "cannot be an environment variable",
-                               hints=["drop --no-flatten to get names like DB_PASSWORD"])
+                               hints=["nested keys can become names like DB_PASSWORD"],
+                               remedy="flatten")
         if isinstance(value, dict):
             for key, item in value.items():
                 add([*parts, str(key)], item)
@@ -71,7 +74,7 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
             raise InputError(f"{source}: the key {path!r} gives no variable name")
         if name in out:
             raise InputError(f"{source}: the keys {out[name][1]!r} and {path!r} both become "
-                             f"${name}", hints=["rename one of them, or use --no-flatten"])
+                             f"${name}", hints=["rename one of them"], remedy="no_flatten")
         text = _text(value)
         if "\0" in text:
             raise InputError(f"{source}: the value of {path!r} contains a NUL byte, which no "
@@ -81,3 +84,64 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
     for key, value in data.items():
         add([str(key)], value)
     return out
+
+
+def file_variables(docs: list[Any], fmt: str, *, prefix: str = "", nested: bool = True,
+                   source: str = "input") -> dict[str, tuple[str, str]]:
+    """:func:`flatten` of every document of one decrypted file (an INI file's keys before
+    any section, under ``DEFAULT``, become top-level names)."""
+    out: dict[str, tuple[str, str]] = {}
+    for data in docs:
+        if fmt == "ini" and isinstance(data, dict) and "DEFAULT" in data:
+            data = {**data["DEFAULT"], **{k: v for k, v in data.items() if k != "DEFAULT"}}
+        out.update(flatten(data, prefix=prefix, nested=nested, source=source))
+    return out
+
+
+def environment(variables: dict[str, tuple[str, str]], base: Mapping[str, str], *,
+                pristine: bool = False, override: bool = True,
+                remove: Sequence[str] = ()) -> dict[str, str]:
+    """A child's environment: ``base`` (none with ``pristine``) plus ``variables`` (which
+    replace inherited ones unless not ``override``), without the names in ``remove``
+    (the identity variables: a child never sees how its parent decrypted)."""
+    env = {} if pristine else {k: v for k, v in base.items() if k not in remove}
+    for name, (value, _) in variables.items():
+        if override or name not in env:
+            env[name] = value
+    for name in remove:
+        env.pop(name, None)
+    return env
+
+
+EXEC_DEFAULTS = ("secrets.enc.env", "secrets.enc.yaml", "secrets.enc.json")
+
+
+def exec_files(folder: str) -> list[str]:
+    """The files ``encfile exec`` uses when none is named: those listed under ``exec:
+    files:`` in the nearest ``.encfile.yaml`` above ``folder``, else the first of
+    :data:`EXEC_DEFAULTS` in ``folder``."""
+    # Only an .encfile.yaml can list files: look for one before paying for a YAML parser.
+    probe = folder
+    while True:
+        candidate = os.path.join(probe, ".encfile.yaml")
+        if os.path.isfile(candidate):
+            from . import config
+
+            listed = config.load(candidate).settings.get("exec", {})
+            found = listed.get("files") if isinstance(listed, dict) else None
+            if found:
+                if not isinstance(found, list) or not all(isinstance(f, str) for f in found):
+                    raise ConfigError(f"'{candidate}': exec.files must be a list of paths")
+                return [os.path.join(probe, f) for f in found]
+            break
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    for name in EXEC_DEFAULTS:
+        if os.path.isfile(os.path.join(folder, name)):
+            return [name]
+    raise FileMissingError(
+        "no secrets file to run with",
+        hints=["list files under 'exec: files:' in .encfile.yaml, or create secrets.enc.env "
+               "here"], remedy="exec_file")

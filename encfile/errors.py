@@ -5,6 +5,7 @@ code (the sops numbers, so scripts written for sops keep working)::
 
     EncfileError                       1  anything not listed below
     ├── InputError                     2  unreadable, unparsable or unsupported input
+    ├── OptionConflict                 8  options that cannot be used together
     ├── UsageError                     1  a request that cannot be carried out as given
     │                                     (files of several formats joined into one
     │                                     stream, a construct set/unset cannot edit in
@@ -28,6 +29,8 @@ code (the sops numbers, so scripts written for sops keep working)::
 Messages are lowercase, have no trailing period, quote user input, and never
 contain a secret value: at most a key path, a recipient (public key) or a file
 name. ``hints`` carries extra lines for the user (``encfile: hint: ...``).
+``remedy`` names, for a program, what would make the call work (``"force"``,
+``"recipients"``…); the CLI turns it into the hint that names its own flag.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "MergeConflict",
     "NoIdentityError",
     "NotEncryptedError",
+    "OptionConflict",
     "OutputError",
     "PathNotFoundError",
     "RecipientError",
@@ -67,10 +71,12 @@ class EncfileNote(EncfileWarning):
 class EncfileError(Exception):
     """Base class of every error encfile raises on purpose."""
 
-    def __init__(self, message: str, *, hints: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, *, hints: Sequence[str] = (),
+                 remedy: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hints: tuple[str, ...] = tuple(hints)
+        self.remedy = remedy
 
     def __str__(self) -> str:
         return self.message
@@ -78,6 +84,10 @@ class EncfileError(Exception):
 
 class InputError(EncfileError):
     """The input cannot be read or parsed, or uses a structure encfile refuses."""
+
+
+class OptionConflict(EncfileError):
+    """Options that cannot be used together, such as in-place output and an output file."""
 
 
 class UsageError(EncfileError):
@@ -118,8 +128,9 @@ class NoIdentityError(EncfileError):
         recipients: Sequence[str] = (),
         sources: Sequence[str] = (),
         hints: Sequence[str] = (),
+        remedy: str | None = None,
     ) -> None:
-        super().__init__(message, hints=hints)
+        super().__init__(message, hints=hints, remedy=remedy)
         self.recipients = tuple(recipients)
         self.sources = tuple(sources)
 

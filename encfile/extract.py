@@ -43,5 +43,5 @@ def select(data: Any, path: list[str | int]) -> Any:
             node = node[step]
         else:
             shown = f"[{step!r}]" if isinstance(step, str) else f"[{step}]"
-            raise PathNotFoundError(f"--extract: component {shown} not found")
+            raise PathNotFoundError(f"component {shown} not found")
     return node

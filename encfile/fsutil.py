@@ -162,7 +162,7 @@ def write_output(path: str, data: bytes, *, private: bool = False, force: bool =
         raise OutputError(f"cannot write '{path}': it is a folder")
     if not force:
         raise OutputError(f"refusing to write to '{path}': it is {kind}",
-                          hints=["pass --force to write through it"])
+                          remedy="force")
     try:
         target_regular = stat.S_ISREG(os.stat(path).st_mode)
     except FileNotFoundError:
@@ -302,8 +302,8 @@ def private_tempdir(*, allow_disk: bool = False) -> Iterator[str]:
     folders = memory_folders()
     if not folders and not allow_disk:
         raise OutputError("no memory file system (tmpfs) to hold the plaintext while editing",
-                          hints=["set XDG_RUNTIME_DIR to a tmpfs folder, or pass "
-                                 "--allow-disk-temp to accept a temp file on disk"])
+                          hints=["set XDG_RUNTIME_DIR to a tmpfs folder"],
+                          remedy="allow_disk")
     parent = folders[0] if folders else tempfile.gettempdir()
     _sweep_stale(parent)
     folder = tempfile.mkdtemp(prefix=f"encfile-{os.getpid()}-", dir=parent)

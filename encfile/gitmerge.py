@@ -18,7 +18,6 @@ on both sides, under a new data key.
 
 from __future__ import annotations
 
-import hmac
 import itertools
 import json
 import shlex
@@ -33,8 +32,8 @@ if TYPE_CHECKING:
     import datetime as _dt
     from typing import Any
 
-    from .document import Opened
     from .keysources.identities import KeyRing
+    from .opening import Opened
 
 _ABSENT = object()
 _OPTIONS = ("ours", "ours+theirs", "theirs+ours", "theirs")
@@ -355,7 +354,7 @@ def _encrypt(text: str, ours: Opened, theirs: Opened, *, path: str, config_path:
             f"{_rules_text(meta_o.rules)} against {_rules_text(meta_t.rules)})", [],
             hints=["merge by hand: take one side with 'git checkout --ours' (or --theirs) "
                    "and apply the other side's changes with 'encfile edit'"])
-    same_key = hmac.compare_digest(ours.key, theirs.key)
+    same_key = ours.same_key(theirs)
     if same_key and meta_o.recipient_groups == meta_t.recipient_groups:
         return reencrypt_text(text, fmt=ours.fmt, previous=ours, now=now, label=f"'{path}'",
                               also_reuse=theirs.stash())

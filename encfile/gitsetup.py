@@ -60,7 +60,7 @@ def repo_root(cwd: str | None = None) -> str:
     result = git(["rev-parse", "--show-toplevel"], cwd, check=False)
     if result.returncode != 0:
         raise InputError("not inside a git repository",
-                         hints=["run it in your repository, or use --global"])
+                         hints=["run it in your repository"], remedy="global")
     return result.stdout.decode().strip()
 
 
@@ -316,7 +316,7 @@ def install_hook(root: str, program: Sequence[str]) -> list[str]:
         chained = os.path.join(folder, CHAINED_HOOK)
         if os.path.exists(chained):
             raise InputError(f"both '{path}' and '{chained}' exist; encfile will not guess "
-                             "which to keep", hints=["merge them, or pass --no-hook"])
+                             "which to keep", hints=["merge them"], remedy="no_hook")
         os.replace(path, chained)
         runs = "it still runs" if os.access(chained, os.X_OK) else \
             "it runs once it is executable, as before"

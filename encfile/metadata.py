@@ -4,7 +4,7 @@ Codecs hand over the block as plain Python data (dicts, lists, strings, ints,
 bools) and receive it back as an ordered dict in sops's field order (spec
 section 7), so every format writes the same fields in the same order.
 
-encfile adds two fields that sops ignores (sops reads files with unknown
+encfile adds three fields that sops ignores (sops reads files with unknown
 metadata keys, and drops them when it rewrites a file):
 
 * ``encfile_version``: the encfile version that wrote the file (``version``
@@ -35,7 +35,7 @@ SOPS_VERSION = "3.11.0"
 _KINDS_BEFORE_AGE = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault")
 
 
-# Plain classes, not dataclasses: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
+# Plain classes, not dataclasses: see "Start-up" in ARCHITECTURE.md.
 class KeyGroup:
     """The keys of one key group, each a :class:`~encfile.keysources.MasterKey` (entries of
     kinds encfile has no module for are kept word for word)."""

@@ -69,8 +69,8 @@ def check_text(text: str, path: str, keyring: KeyRing | None) -> Problem | None:
     """What is wrong with one staged encrypted file, or None."""
     from . import formats
     from . import token as _token
-    from .document import open_text
     from .metadata import Metadata
+    from .opening import open_text
 
     fmt = formats.detect(path)
     encrypt_fix = f"encrypt it: encfile -e -i '{path}' && git add '{path}'"

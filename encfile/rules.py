@@ -30,8 +30,7 @@ class RuleError(EncfileError):
 class Rules:
     """The rules stored in one file's metadata; immutable, compared and hashed by value.
 
-    A plain class rather than a dataclass: ``dataclasses`` costs 5 ms of imports on
-    every ``encfile -d``.
+    A plain class rather than a dataclass (see "Start-up" in ARCHITECTURE.md).
     """
 
     unencrypted_suffix: str

@@ -120,7 +120,6 @@ def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: Comment
     if not rules.uses_comments:
         _walk_paths(root, rules, on_value, on_comment)
         return
-    uses_stack = True
     match = rules.component_matches
     decide = rules.encrypted
 
@@ -136,30 +135,27 @@ def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: Comment
             seq(node, prefix, matched, stack)
 
     def comment(item: Comment, prefix: str, matched: bool, stack: list[list[str]]) -> None:
-        if uses_stack:
-            stack[-1].append(item.text)
+        stack[-1].append(item.text)
         on_comment(item, prefix or ":", decide(matched, stack, True))
 
     def branch(node: Branch, prefix: str, matched: bool, stack: list[list[str]]) -> None:
-        stack = [*stack, []] if uses_stack else stack
+        stack = [*stack, []]
         for item in node:
             if isinstance(item, Comment):
                 comment(item, prefix, matched, stack)
                 continue
             key, child = item
             value(child, f"{prefix}{key}:", matched or match(key), stack)
-            if uses_stack:
-                stack[-1] = []
+            stack[-1] = []
 
     def seq(node: Seq, prefix: str, matched: bool, stack: list[list[str]]) -> None:
-        stack = [*stack, []] if uses_stack else stack
+        stack = [*stack, []]
         for item in node:
             if isinstance(item, Comment):
                 comment(item, prefix, matched, stack)
                 continue
             value(item, prefix, matched, stack)
-            if uses_stack:
-                stack[-1] = []
+            stack[-1] = []
 
     branch(root, "", False, [])
 

@@ -17,7 +17,6 @@ from conftest import PLAIN, TEST_PUBLIC, TEST_SECRET, run_encfile
 
 import encfile
 from encfile import fsutil
-from encfile.document import reencrypt_text
 
 EDITOR = r'''
 import json, os, signal, sys, time
@@ -202,7 +201,8 @@ def test_reencrypting_unchanged_plaintext_keeps_every_token(fmt: str, name: str)
     text = (PLAIN / name).read_bytes().decode("utf-8", "surrogateescape")
     enc = encfile.encrypt(text, recipients=TEST_PUBLIC, format=fmt)
     opened = encfile.open_encrypted(enc, format=fmt, identities=[TEST_SECRET])
-    again = reencrypt_text(opened.text(), fmt=fmt, previous=opened)
+    again = opened.reencrypt(opened.text())
+    assert not hasattr(opened, "key"), "the data key stays inside Opened"
     changed = changed_lines(enc, again)
     assert all(any(k in line for k in ("mac", "lastmodified", "encfile_layout"))
                for line in changed), changed

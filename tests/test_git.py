@@ -734,14 +734,14 @@ def test_each_git_command_has_its_own_help(genv: dict[str, str], tmp_path: Path,
         assert "--quiet" in text and "Exit codes" in text
         assert f"encfile git {command}" in text.split("Example:", 1)[1]
     group = run_encfile("git", "--help", env=genv, cwd=tmp_path).stdout.decode()
-    assert group.startswith("Usage: encfile git COMMAND") and "Commands:" in group
+    assert group.startswith("Usage: encfile git ") and "Commands:" in group
 
 
 def test_a_usage_error_points_at_the_commands_help(genv: dict[str, str], tmp_path: Path) -> None:
     result = run_encfile("git", "resolve", env=genv, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.decode().startswith(
-        "encfile: error: usage: encfile git resolve FILE [--ours | --theirs]")
+    assert result.stderr.decode().startswith("encfile: error: missing FILE\n")
+    assert b"usage: encfile git resolve [OPTIONS] FILE" in result.stderr
     assert b"see 'encfile git resolve --help'" in result.stderr
 
 

@@ -154,3 +154,10 @@ def test_wrong_tag_is_authentication_failed_not_invalid_tag() -> None:
         cipher.open(data, iv, bytes(16), b"aad")
     with pytest.raises(AuthenticationFailed):
         cipher.open_joined(iv, data + tag, b"other aad")
+
+
+def test_codecs_know_the_token_prefix_without_importing_crypto() -> None:
+    """The YAML codec spells the token prefix itself (codecs know no crypto): the same one."""
+    from encfile.formats import yaml
+
+    assert yaml.TOKEN_PREFIX == token.PREFIX

@@ -3,7 +3,7 @@
 Encrypted, a file becomes ``{"data": "ENC[…]", "sops": {…}}`` (tab-indented,
 as sops writes it), with the file's bytes as one ``str`` value under the key
 path ``data:``. The text handed to this codec carries arbitrary bytes as
-``surrogateescape`` characters (see ``_api.decode_bytes``), so NUL bytes,
+``surrogateescape`` characters (see ``_api.decode_text``), so NUL bytes,
 invalid UTF-8 and a BOM all come back exactly. An empty file stays an empty,
 unencrypted ``data`` string, as with sops.
 """
@@ -26,7 +26,7 @@ WHOLE_FILE = True
 KEY = "data"
 
 
-# A plain class, not a dataclass: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
+# A plain class, not a dataclass: see "Start-up" in ARCHITECTURE.md.
 class ParsedBinary:
     def __init__(self, value: Scalar, meta_raw: Any = None, extra_keys: bool = False) -> None:
         self.value = value

@@ -80,7 +80,7 @@ class _Section:
         self.keys: dict[str, int] = {}  # key -> index in node
 
 
-# A plain class, not a dataclass: ``dataclasses`` costs 5 ms of imports per ``encfile -d``.
+# A plain class, not a dataclass: see "Start-up" in ARCHITECTURE.md.
 class ParsedIni:
     def __init__(self, text: str, nl: str, sections: list[_Section], root: Branch,
                  configparser: bool = False) -> None:

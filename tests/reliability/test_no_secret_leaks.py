@@ -380,12 +380,15 @@ def p_extract_into_value(ws: Workspace) -> Runner:
     return cli(ws, ["-d"], ["--extract", '["db"]["password"]["x"]', "secrets.enc.yaml"])
 
 
-def p_set_into_value(ws: Workspace) -> Runner:
-    return cli(ws, ["set"], ["secrets.enc.yaml", '["db"]["password"]["x"]', f'"{C_OURS}"'])
+def p_unset_into_value(ws: Workspace) -> Runner:
+    # (set there succeeds, as in sops: the value becomes a mapping)
+    return cli(ws, ["unset"], ["secrets.enc.yaml", '["db"]["password"]["x"]'])
 
 
-def p_set_on_mapping(ws: Workspace) -> Runner:
-    return cli(ws, ["set"], ["secrets.enc.yaml", '["db"]', f'"{C_OURS}"'])
+def p_set_not_json(ws: Workspace) -> Runner:
+    # the secret given without JSON quotes: refused, and never echoed
+    # (a mapping replaced by a value is no failure: sops does it too)
+    return cli(ws, ["set"], ["secrets.enc.yaml", '["db"]["password"]', C_OURS])
 
 
 def p_output_type_dotenv(ws: Workspace) -> Runner:
@@ -509,8 +512,8 @@ PATHS: dict[str, FailurePath] = {
     "invalid-json-around": FailurePath(p_invalid_json, 2),
     "extract-missing-key": FailurePath(p_extract_missing, 1),
     "extract-into-value": FailurePath(p_extract_into_value, 1),
-    "set-into-value": FailurePath(p_set_into_value, 1),
-    "set-on-mapping": FailurePath(p_set_on_mapping, 2),
+    "unset-into-value": FailurePath(p_unset_into_value, 1),
+    "set-not-json": FailurePath(p_set_not_json, 2),
     "output-type-dotenv": FailurePath(p_output_type_dotenv, 2),
     "exec-missing-command": FailurePath(p_exec_missing, 127),
     "exec-colliding-names": FailurePath(p_exec_collision, 2),

@@ -1,0 +1,64 @@
+"""What ``rotate`` and ``updatekeys`` change in a file's keys: plans, made before anything
+is written (``document.rekey_text`` then writes them)."""
+
+from __future__ import annotations
+
+from .errors import RecipientError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .keysources import MasterKey
+    from .metadata import Metadata
+
+
+def _has(keys: Sequence[MasterKey], key: MasterKey) -> bool:
+    return any(key.same(k) for k in keys)
+
+
+def rotation_groups(metadata: Metadata, add: Sequence[MasterKey],
+                    remove: Sequence[MasterKey], label: str) -> list[list[MasterKey]]:
+    """The key groups after a rotation: ``remove`` taken out of every group, ``add``
+    joining the first (as sops's ``rotate --add-*/--rm-*``)."""
+    current = [g.usable for g in metadata.key_groups]
+    everyone = [k for g in current for k in g]
+    missing = [k for k in remove if not _has(everyone, k)]
+    if missing:
+        raise RecipientError(f"{label} has no recipient {missing[0].id}",
+                             hints=["nothing was changed; the file's recipients: "
+                                    + ", ".join(k.id for k in everyone)])
+    groups = [[k for k in g if not _has(remove, k)] for g in current]
+    if add:
+        groups[0] += [k for k in add if not _has(groups[0], k)]
+    if not all(groups):
+        raise RecipientError(f"{label}: removing those recipients leaves a key group empty")
+    return groups
+
+
+class Update:
+    """One file's ``updatekeys`` plan: who is added and removed, and whether the data key
+    must change (removing a key, or any change to several key groups)."""
+
+    __slots__ = ("added", "removed", "rotate")
+
+    def __init__(self, added: list[str], removed: list[str], rotate: bool) -> None:
+        self.added = added
+        self.removed = removed
+        self.rotate = rotate
+
+
+def update_plan(metadata: Metadata, groups: Sequence[Sequence[MasterKey]],
+                shamir_threshold: int) -> Update | None:
+    """What making the file's keys match ``groups`` takes; None when they already do.
+    The order of keys within a group is no change (the order of the groups is)."""
+    current = metadata.recipient_groups
+    target = [[k.id for k in g] for g in groups]
+    wanted_threshold = shamir_threshold if len(target) > 1 else 0
+    if [set(g) for g in current] == [set(g) for g in target] \
+            and metadata.shamir_threshold == wanted_threshold:
+        return None
+    before = {r for g in current for r in g}
+    after = {r for g in target for r in g}
+    rotate = bool(before - after) or len(current) != 1 or len(target) != 1
+    return Update(sorted(after - before), sorted(before - after), rotate)
