@@ -42,13 +42,18 @@ CONFIG_NAMES = (".encfile.yaml", ".sops.yaml")
 ENV_VARS = ("ENCFILE_CONFIG", "SOPS_CONFIG")
 MAX_LEVELS = 100
 _RULE_OPTIONS = RULE_NAMES
-_RULE_KEYS = {"path_regex", "age", "key_groups", "shamir_threshold", "mac_only_encrypted",
-              *_RULE_OPTIONS}
-# sops keys that encfile reads past (with a warning): other key types and their settings
-_SOPS_ONLY_RULE_KEYS = {"pgp", "kms", "aws_profile", "gcp_kms", "azure_keyvault",
-                        "hc_vault_transit_uri", "hckms", "filename_regex"}
-_GROUP_KEYS = {"age", "merge"}
-_SOPS_ONLY_GROUP_KEYS = {"pgp", "kms", "gcp_kms", "azure_keyvault", "hc_vault", "hckms"}
+# The keys of each kind, as a rule names them and as a key group does (sops's names).
+RULE_KINDS = {"age": "age", "pgp": "pgp", "kms": "kms", "gcp_kms": "gcp_kms",
+              "azure_keyvault": "azure_kv", "hc_vault_transit_uri": "hc_vault",
+              "hckms": "hckms"}
+GROUP_KINDS = {"age": "age", "pgp": "pgp", "kms": "kms", "gcp_kms": "gcp_kms",
+               "azure_keyvault": "azure_kv", "hc_vault": "hc_vault", "hckms": "hckms"}
+_RULE_KEYS = {"path_regex", "key_groups", "shamir_threshold", "mac_only_encrypted",
+              "aws_profile", *RULE_KINDS, *_RULE_OPTIONS}
+# sops keys that encfile reads past (with a warning)
+_SOPS_ONLY_RULE_KEYS = {"filename_regex"}
+_GROUP_KEYS = {"merge", *GROUP_KINDS}
+_SOPS_ONLY_GROUP_KEYS: set[str] = set()
 _TOP_KEYS = {"creation_rules"}
 _SOPS_ONLY_TOP_KEYS = {"stores", "destination_rules"}
 ENCFILE_TOP_KEYS = {"exec", "max_age"}
@@ -286,16 +291,33 @@ def _check_keys(node: dict[str, Any], allowed: set[str], sops_only: set[str], la
                           hints=[f"known keys here: {known}"])
 
 
-def _recipients(value: Any, label: str, line: int) -> list[MasterKey]:
-    """sops accepts a comma-separated string or a list of recipients."""
+def _keys_of(node: dict[str, Any], names: dict[str, str], label: str,
+             rule: dict[str, Any]) -> list[MasterKey]:
+    """The keys ``node`` (a rule or a key group) names, of every kind, in sops's order;
+    a kind encfile has no module for is skipped with a warning."""
     from . import keysources
 
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(item, str) for item in items):
-        raise ConfigError(f"{label} line {line}: 'age' must be a string or a list of strings")
-    return keysources.from_config("age", items)
+    out: list[MasterKey] = []
+    for name, kind in names.items():
+        value = node.get(name)
+        if value is None or value == "" or value == []:
+            continue
+        line = _line(node, name)
+        if keysources.handler(kind) is None:
+            warnings.warn(f"{label} line {line}: '{name}' keys are a sops setting encfile "
+                          "does not use; ignored", EncfileWarning, stacklevel=4)
+            continue
+        if kind == "age":
+            items = value if isinstance(value, list) else [value]
+            if not all(isinstance(i, str) for i in items):
+                raise ConfigError(f"{label} line {line}: 'age' must be a string or a list "
+                                  "of strings")
+        context = {k: rule[k] for k in ("aws_profile",) if rule.get(k)}
+        try:
+            out += keysources.from_config(kind, value, context)
+        except (ConfigError, RecipientError) as err:
+            raise ConfigError(f"{label} line {line}: {err.message}", hints=err.hints) from None
+    return out
 
 
 def _path_pattern(item: Any, line: int, label: str) -> Any:
@@ -324,18 +346,22 @@ def _read_rule(rule: CreationRule, item: Any, label: str) -> None:
         if not isinstance(groups, list):
             raise ConfigError(f"{label} line {_line(item, 'key_groups')}: 'key_groups' must be "
                               "a list")
+        for name in RULE_KINDS:
+            if item.get(name):
+                warnings.warn(f"{label} line {_line(item, name)}: '{name}' is ignored: the "
+                              "rule has key_groups (as in sops)", EncfileWarning, stacklevel=3)
         for g_index, group in enumerate(groups):
-            recipients = _group(group, _line(groups, g_index), label)
-            if not recipients:
+            keys = _group(group, _line(groups, g_index), label, item)
+            if not keys:
                 raise ConfigError(f"{label} line {_line(groups, g_index)}: key group "
-                                  f"{g_index + 1} has no age keys, and encfile can only write "
-                                  "age keys", hints=["its share of the data key would be "
-                                                     "readable by no one"])
-            rule.key_groups.append(recipients)
+                                  f"{g_index + 1} has no keys encfile can write for",
+                                  hints=["its share of the data key would be readable by "
+                                         "no one"])
+            rule.key_groups.append(keys)
     else:
-        age = _recipients(item.get("age"), label, _line(item, "age"))
-        if age:
-            rule.key_groups.append(age)
+        keys = _keys_of(item, RULE_KINDS, label, item)
+        if keys:
+            rule.key_groups.append(keys)
     threshold = item.get("shamir_threshold", 0) or 0
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
         raise ConfigError(f"{label} line {_line(item, 'shamir_threshold')}: 'shamir_threshold' "
@@ -365,14 +391,14 @@ def _read_rule(rule: CreationRule, item: Any, label: str) -> None:
                                   f"({err})") from None
 
 
-def _group(group: Any, line: int, label: str) -> list[MasterKey]:
+def _group(group: Any, line: int, label: str, rule: dict[str, Any]) -> list[MasterKey]:
     if not isinstance(group, dict):
         raise ConfigError(f"{label} line {line}: a key group must be a mapping")
     _check_keys(group, _GROUP_KEYS, _SOPS_ONLY_GROUP_KEYS, label, "key group ")
-    recipients = _recipients(group.get("age"), label, _line(group, "age"))
+    keys = _keys_of(group, GROUP_KINDS, label, rule)
     merged = group.get("merge") or []
     if not isinstance(merged, list):
         raise ConfigError(f"{label} line {_line(group, 'merge')}: 'merge' must be a list")
     for index, sub in enumerate(merged):  # sops merges nested groups into this one
-        recipients += _group(sub, _line(merged, index), label)
-    return recipients
+        keys += _group(sub, _line(merged, index), label, rule)
+    return keys

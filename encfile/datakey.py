@@ -40,6 +40,18 @@ def _open_group(group: KeyGroup, ctx: KeyRing, cheap: bool) -> bytes | None:
     return None
 
 
+def _open_group_in_order(group: KeyGroup, ctx: KeyRing) -> bytes | None:
+    """``--decryption-order``: each key in the order of its kind, cheap and then
+    expensive sources, before the next key (kinds not named come last, in file order)."""
+    rank = {kind: i for i, kind in enumerate(ctx.decryption_order)}
+    for k in sorted(group.usable, key=lambda k: rank.get(k.kind, len(rank))):
+        for cheap in (True, False):
+            secret = k.unwrap(ctx, cheap=cheap)
+            if secret is not None:
+                return secret
+    return None
+
+
 def _combine(parts: list[bytes | None], metadata: Metadata) -> bytes | None:
     found = [p for p in parts if p is not None]
     if len(metadata.key_groups) == 1:
@@ -62,9 +74,12 @@ def recover(metadata: Metadata, ctx: KeyRing, label: str) -> bytes:
     enough.
     """
     groups = metadata.key_groups
-    parts = [_open_group(g, ctx, True) for g in groups]
+    if ctx.decryption_order:
+        parts = [_open_group_in_order(g, ctx) for g in groups]
+    else:
+        parts = [_open_group(g, ctx, True) for g in groups]
     key = _combine(parts, metadata)
-    if key is None and any(p is None for p in parts):
+    if key is None and any(p is None for p in parts) and not ctx.decryption_order:
         parts = [p if p is not None else _open_group(g, ctx, False)
                  for p, g in zip(parts, groups, strict=True)]
         key = _combine(parts, metadata)

@@ -213,7 +213,7 @@ def test_library_encrypt_file_uses_the_rules(repo: Path) -> None:
      "shamir_threshold 3 is more than the 1 key groups"),
     # a group of pgp keys only: its Shamir share would be readable by no one
     ("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [a]\n"
-     "      - pgp: [ABCDEF]\n", "key group 2 has no age keys"),
+     "      - pgp: [ABCDEF]\n", "key group 2 has no keys encfile can write for"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     """A broken rule is an error naming its line once it is chosen for a file."""

@@ -33,11 +33,18 @@ TOP_HELP = (
 def _legacy_options() -> list[spec.Opt]:
     """What ``encfile --help`` lists: the mode flags and every option of those forms."""
     out = [spec.Opt("-e", "--encrypt", help="Encrypt FILE (as 'encfile encrypt')."),
-           spec.Opt("-d", "--decrypt", help="Decrypt FILE (as 'encfile decrypt').")]
+           spec.Opt("-d", "--decrypt", help="Decrypt FILE (as 'encfile decrypt')."),
+           spec.Opt("-r", "--rotate", help="A new data key for FILE (as 'encfile rotate')."),
+           spec.Opt("--set", metavar="'PATH VALUE'", help="Set one value of FILE (as "
+                    "'encfile set FILE PATH VALUE')."),
+           spec.Opt("--disable-version-check", help="Accepted for sops (encfile never "
+                    "checks for updates)."),
+           spec.Opt("--check-for-updates", help="Accepted for sops: encfile does not check.")]
     seen = {name for o in out for name in o.names}
-    for cmd in (spec.COMMANDS["encrypt"], spec.COMMANDS["decrypt"]):
+    for cmd in (spec.COMMANDS["encrypt"], spec.COMMANDS["decrypt"], spec.COMMANDS["rotate"],
+                spec.COMMANDS["edit"]):
         for opt in cmd.options:
-            if not seen.intersection(opt.names):
+            if not opt.hidden and not seen.intersection(opt.names):
                 out.append(opt)
                 seen.update(opt.names)
     return out

@@ -16,11 +16,31 @@ if TYPE_CHECKING:
     from ..keysources.identities import KeyRing
 
 
-def keyring() -> KeyRing:
-    """The run's keys, asking the terminal for passphrases."""
+def keyring(a: Any = None) -> KeyRing:
+    """The run's keys, asking the terminal for passphrases; ``--decryption-order`` (else
+    ``$SOPS_DECRYPTION_ORDER``) says which kinds of keys to try first."""
     from ..keysources.identities import KeyRing
 
-    return KeyRing(passphrase=ask_passphrase)
+    order = None
+    if a is not None and a.decryption_order:
+        order = [k.strip() for k in str(a.decryption_order).split(",") if k.strip()]
+        if len(set(order)) != len(order):
+            raise errors.UsageError("--decryption-order names a kind of key twice")
+    return KeyRing(passphrase=ask_passphrase, decryption_order=order)
+
+
+def shamir_threshold(a: Any) -> int | None:
+    """``--shamir-secret-sharing-threshold``, checked (None: not given)."""
+    if a.shamir_threshold is None:
+        return None
+    try:
+        value = int(a.shamir_threshold)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise errors.UsageError(f"--shamir-secret-sharing-threshold {a.shamir_threshold!r} is "
+                                "not a whole number")
+    return value
 
 
 def read_input(path: str, input_type: str | None, *, what: str) -> tuple[str, str, str]:
@@ -75,6 +95,65 @@ def age_keys(flag: str | None) -> list[MasterKey]:
     return keysources.from_config("age", value)
 
 
+def key_context(a: Any) -> dict[str, Any]:
+    """What the command line says of every key of a kind: ``--aws-profile`` and
+    ``--encryption-context`` (sops's ``key:value,key:value``)."""
+    context: dict[str, Any] = {}
+    if a.aws_profile:
+        context["aws_profile"] = a.aws_profile
+    if a.encryption_context:
+        pairs = {}
+        for item in str(a.encryption_context).split(","):
+            key, sep, value = item.partition(":")
+            if not sep or not key.strip():
+                raise errors.UsageError(f"--encryption-context: {item.strip()!r} is not a "
+                                        "key:value pair", hints=["e.g. --encryption-context "
+                                                                 "app:web,env:prod"])
+            pairs[key.strip()] = value.strip()
+        context["encryption_context"] = pairs
+    return context
+
+
+def flag_keys(a: Any) -> list[MasterKey]:
+    """The keys the key flags name (``--age``, ``--pgp``, ``--kms``…), each kind falling
+    back to its variable (``SOPS_AGE_RECIPIENTS``, ``SOPS_PGP_FP``…) as in sops. A kind
+    encfile cannot use yet is an error that says so."""
+    from .. import keysources
+    from .spec import KEY_FLAGS
+
+    context = key_context(a)
+    keys: list[MasterKey] = []
+    for kind, flags, _, variable, _ in KEY_FLAGS:
+        dest = flags[-1].lstrip("-").replace("-", "_")
+        value = a[dest] or (os.environ.get("ENCFILE_AGE_RECIPIENTS") if kind == "age" else None) \
+            or os.environ.get(variable)
+        if value:
+            keys += keysources.from_config(kind, value, context)
+    return keys
+
+
+def changed_keys(a: Any, verb: str) -> list[MasterKey]:
+    """The keys of rotate's ``--add-*`` (``verb="add"``) or ``--rm-*`` flags, every kind."""
+    from .. import keysources
+    from .spec import KEY_FLAGS
+
+    context = key_context(a)
+    keys: list[MasterKey] = []
+    for kind, flags, _, _, _ in KEY_FLAGS:
+        for value in a[f"{verb}_{flags[-1][2:].replace('-', '_')}"] or ():
+            keys += keysources.from_config(kind, value, context)
+    return keys
+
+
+def refuse_keyservice(a: Any) -> None:
+    """sops's key services are not provided; ``--keyservice`` says what to do instead."""
+    if a.keyservice:
+        raise errors.UsageError("encfile does not use sops key services (--keyservice)",
+                                hints=["encfile opens files with the keys of this machine: "
+                                       "give it the identity or credentials, or use sops "
+                                       "for key-service setups"])
+
+
 def info_config(plan: Any, prefix: str = "") -> None:
     """-v: which config (and rule) a plan came from."""
     if plan.config is not None:
@@ -83,10 +162,16 @@ def info_config(plan: Any, prefix: str = "") -> None:
 
 
 def plan(path: str, keys: list[MasterKey], options: dict[str, Any],
-         config_path: str | None, prefix: str = "") -> Any:
-    """The creation plan for ``path`` (``-v`` says where it came from)."""
+         config_path: str | None, prefix: str = "", threshold: int | None = None) -> Any:
+    """The creation plan for ``path`` (``-v`` says where it came from); ``threshold``
+    (``--shamir-secret-sharing-threshold``) replaces the rule's."""
     from .. import config
 
     found = config.plan(path, keys, options, explicit=config_path)
+    if threshold is not None and len(found.groups) > 1:
+        if threshold > len(found.groups):
+            raise errors.UsageError(f"--shamir-secret-sharing-threshold {threshold} is more "
+                                    f"than the {len(found.groups)} key groups")
+        found.shamir_threshold = threshold
     info_config(found, prefix)
     return found

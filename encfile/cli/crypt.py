@@ -28,19 +28,22 @@ def encrypt(a: Args) -> None:
     if a.in_place and "-" in files:
         raise errors.UsageError("--in-place needs a file, not standard input",
                                 hints=[_STDIN_HINT])
-    flag_keys = common.age_keys(a.age)
+    common.refuse_keyservice(a)
+    flag_keys = common.flag_keys(a)
+    threshold = common.shamir_threshold(a)
     rules = {k: a[k] for k in RULE_DESTS if a[k]}
     if a.mac_only_encrypted:
         rules["mac_only_encrypted"] = True
     previous = None
     if a.reuse_from:
         # The old version's key, recipients and rules; its unchanged values keep their tokens.
-        if a.age or rules:
+        if flag_keys or rules:
             raise errors.OptionConflict("--reuse-from takes the keys and rules of the old "
-                                        "file: drop --age and the rule options")
+                                        "file: drop the key flags and the rule options")
         old_text, old_fmt, old_label = common.read_input(a.reuse_from, a.input_type,
                                                          what="decrypting")
-        previous = open_text(old_text, fmt=old_fmt, keyring=common.keyring(), label=old_label)
+        previous = open_text(old_text, fmt=old_fmt, keyring=common.keyring(a),
+                             label=old_label)
     outputs = []
     for path in files:
         if previous is not None:
@@ -48,7 +51,8 @@ def encrypt(a: Args) -> None:
             result = reencrypt_text(text, fmt=fmt, previous=previous, label=label)
             outputs.append((path, result.encode("utf-8", "surrogateescape")))
             continue
-        plan = common.plan(Out.name_override or path, flag_keys, rules, a.config)
+        plan = common.plan(Out.name_override or path, flag_keys, rules, a.config,
+                           threshold=threshold)
         text, fmt, label = common.read_input(path, common.input_type(a.input_type),
                                              what="encrypting")
         if a.output_type and a.output_type != fmt:
@@ -105,8 +109,9 @@ def decrypt(a: Args) -> None:
     input_type = common.input_type(a.input_type)
     if len(files) > 1 and not a.in_place and not a.extract:
         _check_stream(files, input_type, a.output_type)
+    common.refuse_keyservice(a)
     path_spec = _extract.parse_path(a.extract) if a.extract else None
-    keyring = common.keyring()
+    keyring = common.keyring(a)
     results: list[tuple[str, str]] = []
     all_yaml = True
     progress = Progress("decrypting", len(files))

@@ -7,6 +7,7 @@ import sys
 
 from .. import errors
 from . import common
+from .spec import RULE_DESTS
 from .terminal import confirm, info, say
 
 TYPE_CHECKING = False
@@ -60,7 +61,8 @@ def edit(a: Args) -> None:
     else:
         opened = None
         plain = ""
-        plan = common.plan(path, common.age_keys(a.age), {}, a.config)
+        plan = common.plan(path, common.flag_keys(a), {k: a[k] for k in RULE_DESTS if a[k]},
+                           a.config, threshold=common.shamir_threshold(a))
     comments = fmt in ("yaml", "dotenv", "ini")
     if not allow_disk and not fsutil.memory_folders() and sys.stdin.isatty():
         say("warning", "no memory file system (tmpfs) is available: the plaintext would be "

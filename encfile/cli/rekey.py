@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import errors
 from . import common
-from .terminal import confirm, info, say, write_stderr, write_stdout
+from .terminal import Out, confirm, info, say, write_stderr, write_stdout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def rotate(a: Args) -> None:
-    from .. import fsutil, keysources
+    from .. import fsutil
     from .. import rekey as plans
     from ..document import rekey_text
     from ..opening import open_text
@@ -23,9 +23,11 @@ def rotate(a: Args) -> None:
     if len(a.files) > 1 and not a.in_place:
         raise errors.UsageError("several files can only be rotated with --in-place",
                                 hints=["rotate them one by one, or add -i"])
-    added = [k for value in a.add_age for k in keysources.from_config("age", value)]
-    removed = [k for value in a.rm_age for k in keysources.from_config("age", value)]
-    keyring = common.keyring()
+    common.refuse_keyservice(a)
+    if a.output and (a.in_place or len(a.files) > 1):
+        raise errors.OptionConflict("--output takes one file, without --in-place")
+    added, removed = common.changed_keys(a, "add"), common.changed_keys(a, "rm")
+    keyring = common.keyring(a)
 
     def rotate_one(path: str) -> bytes:
         text, fmt, label = common.read_input(path, a.input_type, what="rotating")
@@ -37,6 +39,9 @@ def rotate(a: Args) -> None:
         info(f"rotated {label}: new data key for {sum(map(len, groups))} recipient(s)")
         return result.encode("utf-8", "surrogateescape")
 
+    if a.output:
+        fsutil.write_output(a.output, rotate_one(a.files[0]), force=Out.force)
+        return
     if not a.in_place:
         write_stdout(rotate_one(a.files[0]))
         return

@@ -101,9 +101,44 @@ FORCE = Opt("--force", help="Let -o write through a symlink, FIFO or device.")
 OVERRIDE = Opt("--filename-override", metavar="NAME",
                help="Take the creation rule and the format from NAME instead of the "
                     "file's name (as sops; also for standard input).")
-AGE = Opt("-a", "--age", metavar="RECIPIENTS",
-          help="age recipients, comma-separated (default: $SOPS_AGE_RECIPIENTS, else the "
-               "creation rules).")
+IGNORE_MAC = Opt("--ignore-mac", help="Do not check the file's MAC (to recover a damaged "
+                                      "file).")
+ORDER = Opt("--decryption-order", metavar="KINDS",
+            help="The kinds of keys to try first, comma-separated, e.g. age,pgp (default: "
+                 "$SOPS_DECRYPTION_ORDER, else the cheap ones first).")
+INDENT = Opt("--indent", metavar="N", help="Indent YAML or JSON written without an original "
+                                           "text (conversions, new files) by N spaces.")
+SHAMIR = Opt("--shamir-secret-sharing-threshold", dest="shamir_threshold", metavar="N",
+             help="How many key groups are needed to recover the data key.")
+CONTEXT = Opt("--encryption-context", metavar="PAIRS",
+              help="AWS KMS encryption context, comma-separated key:value pairs.")
+AWS_PROFILE = Opt("--aws-profile", metavar="NAME", help="The AWS profile for KMS requests.")
+KEYSERVICE = (Opt("--keyservice", metavar="URI", multiple=True,
+                  help="sops key services: not supported (encfile uses its keys itself)."),
+              Opt("--enable-local-keyservice", help="Accepted for sops: encfile always uses "
+                                                    "the local keys."))
+
+#: The kinds of keys, as the command line names them: (kind, flags, metavar, variable,
+#: what). The variable is read when the flag is not given, as in sops.
+KEY_FLAGS = (
+    ("age", ("-a", "--age"), "RECIPIENTS", "SOPS_AGE_RECIPIENTS", "age recipients"),
+    ("pgp", ("-p", "--pgp"), "FINGERPRINTS", "SOPS_PGP_FP", "PGP fingerprints"),
+    ("kms", ("-k", "--kms"), "ARNS", "SOPS_KMS_ARN", "AWS KMS key ARNs (ARN+ROLE_ARN to "
+     "assume a role)"),
+    ("gcp_kms", ("--gcp-kms",), "IDS", "SOPS_GCP_KMS_IDS", "GCP KMS key resource IDs"),
+    ("azure_kv", ("--azure-kv",), "URLS", "SOPS_AZURE_KEYVAULT_URLS",
+     "Azure Key Vault key URLs"),
+    ("hc_vault", ("--hc-vault-transit",), "URIS", "SOPS_VAULT_URIS",
+     "Vault transit key URIs (https://vault:8200/v1/transit/keys/NAME)"),
+    ("hckms", ("--hckms",), "IDS", "SOPS_HUAWEICLOUD_KMS_IDS",
+     "HuaweiCloud KMS key IDs (not supported)"),
+)
+KEYS = tuple(Opt(*flags, metavar=metavar, help=f"{what}, comma-separated (default: ${var})")
+             for _, flags, metavar, var, what in KEY_FLAGS)
+ADD_RM = tuple(Opt(f"--{verb}-{flags[-1][2:]}", metavar=metavar, multiple=True,
+                   help=f"{'Add' if verb == 'add' else 'Remove'} these {what}"
+                        + (" (to the first key group)." if verb == "add" else "."))
+               for _, flags, metavar, _, what in KEY_FLAGS for verb in ("add", "rm"))
 RULES = tuple(Opt(f"--{name}", metavar=metavar, help=text) for name, metavar, text in (
     ("unencrypted-suffix", "SUFFIX", "Leave values in clear under keys ending with SUFFIX "
      "(default: _unencrypted)."),
@@ -116,180 +151,204 @@ RULES = tuple(Opt(f"--{name}", metavar=metavar, help=text) for name, metavar, te
      "matching REGEX."),
 ))
 RULE_DESTS = tuple(o.dest for o in RULES)
+MAC_ONLY = Opt("--mac-only-encrypted", help="Compute the MAC over the encrypted values only.")
 FILES = Arg("files", "FILE", "Files ('-' or none: standard input).", nargs="*")
+NEW_FILE = (*KEYS, AWS_PROFILE, CONTEXT, SHAMIR, *RULES, MAC_ONLY, INDENT)
+
+#: sops's global options: in sops's old form (``sops -d --age … FILE``) every one is
+#: accepted whatever the mode, so the commands those forms reach take them all (hidden
+#: where they mean nothing to the command).
+SOPS_GLOBALS = (IN_PLACE, OUTPUT, INPUT_TYPE, OUTPUT_TYPE, *NEW_FILE, *ADD_RM, IGNORE_MAC,
+                CONFIG, OVERRIDE, ORDER, *KEYSERVICE,
+                Opt("--extract", metavar="PATH"), Opt("-s", "--show-master-keys"),
+                Opt("--disable-version-check"), Opt("--check-for-updates"))
+
+
+def _with_globals(options: Sequence[Opt]) -> tuple[Opt, ...]:
+    """``options``, then every sops global option they lack, hidden."""
+    taken = {name for o in options for name in o.names} | {"-v", "--verbose", "-q",
+                                                           "--quiet"}
+    extra = [Opt(*o.names, dest=o.dest, metavar=o.metavar, multiple=o.multiple, hidden=True)
+             for o in SOPS_GLOBALS if not taken.intersection(o.names)]
+    return (*options, *extra)
+
 
 def _encrypt() -> Command:
     return Command(
         "encrypt", "encfile.cli.crypt:encrypt", "Encrypt a file's values (sops: -e).",
-        help="Encrypt the values of FILE for the recipients of its creation rule, or of --age, "
-             "and print the result (or write it with -i or -o). Keys, comments and layout stay "
-             "readable.",
+        help="Encrypt the values of FILE for the keys of its creation rule, or of the key "
+             "flags, and print the result (or write it with -i or -o). Keys, comments and "
+             "layout stay readable. Without FILE, standard input (with --filename-override "
+             "or --input-type).",
         example="encfile -e --age age1… -i secrets.yaml",
-        options=(IN_PLACE, OUTPUT, AGE, INPUT_TYPE, OUTPUT_TYPE, *RULES,
-                 Opt("--mac-only-encrypted", help="Compute the MAC over the encrypted values only."),
-                 Opt("--reuse-from", metavar="FILE", complete="file",
-                     help="The previous encrypted version: keep its data key, recipients and "
-                          "rules, and the ciphertext of every unchanged value."),
-                 CONFIG, FORCE, OVERRIDE),
+        options=_with_globals((IN_PLACE, OUTPUT, INPUT_TYPE, OUTPUT_TYPE, *NEW_FILE,
+                               Opt("--reuse-from", metavar="FILE", complete="file",
+                                   help="The previous encrypted version: keep its data key, "
+                                        "keys and rules, and the ciphertext of every "
+                                        "unchanged value."),
+                               CONFIG, FORCE, OVERRIDE, *KEYSERVICE)),
         args=(FILES,))
+
+
 def _decrypt() -> Command:
     return Command(
         "decrypt", "encfile.cli.crypt:decrypt", "Decrypt files to standard output (sops: -d).",
         help="Decrypt FILE and print the plaintext exactly as it was written. Several YAML "
-             "files make one stream of documents (for kubectl apply -f -).",
+             "files make one stream of documents (for kubectl apply -f -). Without FILE, "
+             "standard input (its format is recognized).",
         example="encfile -d secrets.enc.yaml | kubectl apply -f -",
-        options=(IN_PLACE, OUTPUT,
-                 Opt("--extract", metavar="PATH",
-                     help="Print only this part, as in sops: '[\"db\"][\"password\"]'."),
-                 INPUT_TYPE, OUTPUT_TYPE,
-                 Opt("--ignore-mac", help="Do not check the file's MAC (to recover a damaged "
-                                          "file)."),
-                 CONFIG, FORCE, OVERRIDE),
+        options=_with_globals((IN_PLACE, OUTPUT,
+                               Opt("--extract", metavar="PATH", help="Print only this part, "
+                                   "as in sops: '[\"db\"][\"password\"]'."),
+                               INPUT_TYPE, OUTPUT_TYPE, INDENT, IGNORE_MAC, ORDER, CONFIG,
+                               FORCE, OVERRIDE, *KEYSERVICE)),
         args=(FILES,))
+
+
 def _edit() -> Command:
     return Command(
         "edit", "encfile.cli.edit:edit", "Edit the plaintext in $EDITOR (sops: FILE alone).",
-        help="Decrypt FILE into a private folder on tmpfs, run $EDITOR on it, and encrypt what "
-             "changed (unchanged values keep their ciphertext). A new FILE is created. If the "
-             "file changes meanwhile, your edit is kept, encrypted, as FILE.conflict-<time>.",
+        help="Decrypt FILE into a private folder on tmpfs, run $SOPS_EDITOR, $VISUAL or "
+             "$EDITOR on it, and encrypt what changed (unchanged values keep their "
+             "ciphertext). A new FILE is created for the key flags or the creation rule. If "
+             "the file changes meanwhile, your edit is kept, encrypted, as "
+             "FILE.conflict-<time>.",
         example="EDITOR=nano encfile edit secrets.enc.yaml",
-        options=(INPUT_TYPE, Opt("-a", "--age", metavar="RECIPIENTS",
-                                 help="Recipients for a new file (default: the creation rules)."),
-                 CONFIG, Opt("--allow-disk-temp", help="Allow the plaintext on disk when no "
-                                                       "tmpfs exists.")),
+        options=_with_globals((INPUT_TYPE, OUTPUT_TYPE, *NEW_FILE, IGNORE_MAC, ORDER, CONFIG,
+                               Opt("-s", "--show-master-keys", help="Refused: encfile edits "
+                                   "values; keys change with rotate or updatekeys."),
+                               Opt("--allow-disk-temp", help="Allow the plaintext on disk "
+                                   "when no tmpfs exists."), *KEYSERVICE)),
         args=(Arg("file", "FILE", "The encrypted file (created if it does not exist)."),))
+
+
 _PATH_ARG = Arg("path", "PATH", "The key path, as in --extract: '[\"db\"][\"password\"]'.",
                 complete="")
+
+
 def _set() -> Command:
     return Command(
         "set", "encfile.cli.setunset:set_value", "Set one value; others keep their ciphertext.",
         help="Set the value at PATH (added if its key is new, with the mappings that lead to "
-             "it) in the file's own style. VALUE is JSON: a string needs quotes.",
+             "it) in the file's own style. VALUE is JSON (a string needs quotes); with "
+             "--value-file it names a file that holds the JSON, with --value-stdin it comes "
+             "from standard input.",
         example="encfile set secrets.enc.yaml '[\"db\"][\"password\"]' '\"s3cret\"'",
-        options=(Opt("--value-file", metavar="FILE", complete="file",
-                     help="Take the value (a string) from FILE."),
-                 Opt("--value-stdin", help="Take the value (a string) from standard input."),
-                 INPUT_TYPE),
+        options=_with_globals((
+            Opt("--value-file", help="VALUE is a file holding the value, as JSON (keeps the "
+                                     "secret out of the process list)."),
+            Opt("--value-stdin", help="Read the value, as JSON, from standard input."),
+            Opt("--idempotent", help="Write nothing if the value is already there (encfile "
+                                     "never rewrites an unchanged file)."),
+            INPUT_TYPE, OUTPUT_TYPE, SHAMIR, IGNORE_MAC, ORDER, *KEYSERVICE)),
         args=(Arg("file", "FILE", "The encrypted file."), _PATH_ARG,
               Arg("value", "VALUE", "The new value, as JSON.", nargs="?", complete="")))
+
+
 def _unset() -> Command:
     return Command(
         "unset", "encfile.cli.setunset:unset_value", "Remove one key; others keep their "
         "ciphertext.",
         help="Remove the key at PATH, with its comments.",
         example="encfile unset secrets.enc.yaml '[\"old_token\"]'",
-        options=(INPUT_TYPE,),
+        options=(Opt("--idempotent", help="Succeed when PATH is not there."),
+                 INPUT_TYPE, OUTPUT_TYPE, SHAMIR, IGNORE_MAC, ORDER, *KEYSERVICE),
         args=(Arg("file", "FILE", "The encrypted file."), _PATH_ARG))
+
+
 def _rotate() -> Command:
     return Command(
-        "rotate", "encfile.cli.rekey:rotate", "New data key; every value encrypted again.",
+        "rotate", "encfile.cli.rekey:rotate", "New data key; every value encrypted again "
+        "(sops: -r).",
         help="Make a new data key and encrypt every value again, optionally adding or removing "
-             "recipients (removing one always needs this: the old key could read new values).",
+             "keys (removing one always needs this: the old key could read new values).",
         example="encfile rotate -i --rm-age age1old… secrets.enc.yaml",
-        options=(IN_PLACE,
-                 Opt("--add-age", metavar="RECIPIENTS", multiple=True,
-                     help="Add these recipients (to the first key group)."),
-                 Opt("--rm-age", metavar="RECIPIENTS", multiple=True,
-                     help="Remove these recipients (from every key group)."),
-                 Opt("--drop-unsupported-keys", help="Drop key entries encfile cannot write "
-                                                     "for a new data key."),
-                 INPUT_TYPE),
+        options=_with_globals((IN_PLACE, OUTPUT, *ADD_RM,
+                               Opt("--drop-unsupported-keys", help="Drop key entries encfile "
+                                   "cannot write for a new data key."),
+                               INPUT_TYPE, OUTPUT_TYPE, CONTEXT, AWS_PROFILE, OVERRIDE, ORDER,
+                               *KEYSERVICE)),
         args=(Arg("files", "FILE", "Encrypted files.", nargs="*"),))
+
+
 def _updatekeys() -> Command:
     return Command(
         "updatekeys", "encfile.cli.rekey:updatekeys",
-        "Make files' recipients match the creation rules.",
+        "Make files' keys match the creation rules.",
         help="Compare each encrypted file below PATH with its creation rule, show what changes, "
-             "and apply it. Adding a recipient keeps the data key and every ciphertext; removing "
-             "one rotates the file.",
+             "and apply it. Adding a key keeps the data key and every ciphertext; removing one "
+             "rotates the file.",
         example="encfile updatekeys -y secrets/",
-        options=(Opt("-y", "--yes", help="Apply without asking."), CONFIG, INPUT_TYPE),
+        options=(Opt("-y", "--yes", help="Apply without asking."), CONFIG, INPUT_TYPE,
+                 *KEYSERVICE),
         args=(Arg("paths", "PATH", "Files or folders (default: here).", nargs="*"),))
+
+
 def _status() -> Command:
-    return Command(
-        "status", "encfile.cli.status:status", "Recipients, key age and MAC of encrypted files.",
-        help="One line per encrypted file below PATH: format, recipients, the data key's age "
-             "and the MAC; and plaintext files that a creation rule says are encrypted.",
-        example="encfile status --check .",
-        options=(Opt("--json", dest="as_json", help="One JSON object per file."),
-                 Opt("--check", help="Exit 1 if a file needs attention."), CONFIG, INPUT_TYPE),
-        args=(Arg("paths", "PATH", "Files or folders (default: here).", nargs="*"),))
+    from .more_spec import status
+
+    return status()
+
+
+def _filestatus() -> Command:
+    from .more_spec import filestatus
+
+    return filestatus()
+
+
 def _keygen() -> Command:
-    return Command(
-        "keygen", "encfile.cli.keys:keygen", "Create an age identity, or show public keys.",
-        help="Create an age identity: print it, append it to a key file (-o), or keep it in the "
-             "OS keyring (--keyring). With -y, print the public key of each identity in FILE "
-             "instead (as age-keygen -y; FILE defaults to $SOPS_AGE_KEY_FILE, else sops's key "
-             "file).",
-        example="encfile keygen -o ~/.config/sops/age/keys.txt",
-        options=(Opt("-o", "--output", metavar="FILE", complete="file",
-                     help="Append the identity to FILE (created 0600)."),
-                 Opt("--keyring", dest="use_keyring", help="Store it in the OS keyring "
-                                                           "(service 'encfile')."),
-                 Opt("-y", dest="public", help="Print the public keys of FILE's identities.")),
-        args=(Arg("file", "[FILE]", "With -y: an identity file ('-': standard input).",
-                  nargs="?"),))
+    from .more_spec import keygen
+
+    return keygen()
+
+
 def _identities() -> Command:
-    return Command(
-        "identities", "encfile.cli.keys:identities", "List the identities encfile finds.",
-        help="List every identity source encfile looks at, with the public keys it holds "
-             "(never a private key).",
-        example="encfile identities --json",
-        options=(Opt("--json", dest="as_json", help="One JSON object per identity."),))
+    from .more_spec import identities
+
+    return identities()
+
+
 def _init() -> Command:
-    return Command(
-        "init", "encfile.cli.init:init", "Set up a project: key, .encfile.yaml, git.",
-        help="Make an age identity if you have none, write .encfile.yaml with a rule for "
-             "PATTERN (default: *.enc.* and *.enc), set git up, and show the next steps.",
-        example="encfile init 'secrets/*.yaml' '*.enc.env'",
-        options=(Opt("-a", "--age", metavar="RECIPIENTS",
-                     help="Recipients (default: your identity's public key)."),
-                 Opt("--no-git", help="Do not run 'encfile git setup'."),
-                 Opt("--no-hook", help="Set git up without the pre-commit hook.")),
-        args=(Arg("patterns", "PATTERN", "Which files are secret (globs).", nargs="*",
-                  complete=""),))
+    from .more_spec import init
+
+    return init()
+
+
+def _groups() -> Command:
+    from .more_spec import groups
+
+    return groups()
+
+
+def _keyservice() -> Command:
+    from .more_spec import keyservice
+
+    return keyservice()
+
+
+def _completion() -> Command:
+    from .more_spec import completion
+
+    return completion()
+
+
 def _exec() -> Command:
-    return Command(
-        "exec", "encfile.cli.run:exec_command", "Run a command with the values in its "
-        "environment.",
-        help="Run COMMAND with the decrypted values in its environment; encfile replaces itself "
-             "with it (signals, stdio and the exit status are the command's own). Without -f: "
-             "the files listed under 'exec: files:' in the nearest .encfile.yaml, else the first "
-             "of secrets.enc.env, secrets.enc.yaml, secrets.enc.json here. Nested keys become "
-             "DB_PASSWORD, list items NAME_0; the identity variables (SOPS_AGE_KEY…) are removed "
-             "from the command's environment.",
-        example="encfile exec -f secrets.enc.env -- ./manage.py runserver",
-        options=(Opt("-f", "--file", dest="files", metavar="FILE", multiple=True, complete="file",
-                     help="An encrypted file (several: later ones override earlier ones)."),
-                 Opt("--prefix", metavar="PREFIX", help="Put PREFIX before every variable name."),
-                 Opt("--no-flatten", help="Only top-level keys, as 'sops exec-env'; a nested "
-                                          "value is an error."),
-                 Opt("--pristine", help="Only the decrypted values: inherit no environment."),
-                 Opt("--no-override", help="Keep variables that are already set."),
-                 Opt("--watch", help="Stay as a supervisor: restart the command when a file "
-                                     "changes (a file that does not decrypt is ignored)."),
-                 INPUT_TYPE),
-        rest=Arg("command", "COMMAND", "The command to run, and its arguments (after '--').",
-                 complete="command"))
+    from .run_spec import exec_command
+
+    return exec_command()
+
+
+def _exec_env() -> Command:
+    from .run_spec import exec_env
+
+    return exec_env()
+
+
 def _exec_file() -> Command:
-    return Command(
-        "exec-file", "encfile.cli.run:exec_file", "Run a command that reads the plaintext "
-        "from a path in memory.",
-        help="Run COMMAND with '{}' in its arguments replaced by a path from which it can read "
-             "the decrypted FILE, as often as it likes. The plaintext lives in memory (a Linux "
-             "memfd), never in a file on disk.",
-        example="encfile exec-file secrets.enc.json -- myapp --config {}",
-        options=(INPUT_TYPE, OUTPUT_TYPE,
-                 Opt("--placeholder", metavar="TEXT", help="What to replace with the path "
-                                                           "(default: {})."),
-                 Opt("--watch", help="Refresh the content when FILE changes and restart the "
-                                     "command (or send it --signal)."),
-                 Opt("--signal", metavar="NAME", choices=("HUP", "USR1", "USR2", "TERM"),
-                     help="With --watch: send the command this signal (e.g. HUP) instead of "
-                          "restarting it.")),
-        args=(Arg("file", "FILE", "The encrypted file."),),
-        rest=Arg("command", "COMMAND", "The command to run, and its arguments (after '--').",
-                 complete="command"))
+    from .run_spec import exec_file
+
+    return exec_file()
+
 
 def _git() -> Command:
     from .git_spec import command
@@ -327,13 +386,15 @@ class _Commands:
 
 
 COMMANDS = _Commands({
-    "encrypt": _encrypt, "decrypt": _decrypt, "exec": _exec, "exec-file": _exec_file,
-    "git": _git, "edit": _edit, "set": _set, "unset": _unset, "rotate": _rotate,
-    "updatekeys": _updatekeys, "status": _status, "keygen": _keygen, "init": _init,
-    "identities": _identities})
+    "encrypt": _encrypt, "decrypt": _decrypt, "exec": _exec, "exec-env": _exec_env,
+    "exec-file": _exec_file, "git": _git, "edit": _edit, "set": _set, "unset": _unset,
+    "rotate": _rotate, "updatekeys": _updatekeys, "status": _status,
+    "filestatus": _filestatus, "groups": _groups, "keygen": _keygen, "init": _init,
+    "identities": _identities, "keyservice": _keyservice, "completion": _completion})
 
 #: sops's mode flags: ``encfile -d FILE`` is ``encfile decrypt FILE``, wherever the flag is.
-MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt"}
+MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt",
+         "-r": "rotate", "--rotate": "rotate"}
 
 #: A library error's ``remedy`` as the hint that names this CLI's flag for it.
 REMEDIES = {

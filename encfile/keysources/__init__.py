@@ -29,7 +29,7 @@ import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from typing import Any
 
     from .identities import KeyRing
@@ -62,10 +62,13 @@ class MasterKey:
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, value: Any) -> list[MasterKey]:
-        """The keys a creation rule or a flag names (``value`` as written there; a
-        string may list several, comma-separated). No I/O: nothing is checked against a
-        service until the key is used."""
+    def from_config(cls, value: Any, context: Mapping[str, Any] | None = None
+                    ) -> list[MasterKey]:
+        """The keys a creation rule or a flag names (``value`` as written there: a string
+        may list several, comma-separated; a rule's list may hold strings or mappings).
+        ``context``: settings of the rule or the command line that apply to every key of
+        the kind (``aws_profile``, ``encryption_context``). No I/O: nothing is checked
+        against a service until the key is used."""
         raise NotImplementedError
 
     @classmethod
@@ -148,15 +151,17 @@ def from_metadata(kind: str, entry: Any) -> MasterKey:
     return cls.from_metadata(entry)
 
 
-def from_config(kind: str, value: Any) -> list[MasterKey]:
+def from_config(kind: str, value: Any, context: Mapping[str, Any] | None = None
+                ) -> list[MasterKey]:
     """The keys of one kind that a rule or flag names; ConfigError for a kind encfile
     cannot use."""
     cls = handler(kind)
     if cls is None:
         from ..errors import ConfigError
 
-        raise ConfigError(f"encfile cannot use {kind} keys yet")
-    return cls.from_config(value)
+        raise ConfigError(f"encfile cannot use {kind} keys yet",
+                          hints=[f"encfile handles {', '.join(sorted(KINDS))} keys"])
+    return cls.from_config(value, context)
 
 
 def sops_sorted(keys: Iterable[MasterKey]) -> list[MasterKey]:

@@ -18,7 +18,7 @@ from . import MasterKey, split_list
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and exec
     import datetime as _dt
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     from .identities import KeyRing
@@ -41,7 +41,8 @@ class Key(MasterKey):
         return self.recipient
 
     @classmethod
-    def from_config(cls, value: Any) -> list[MasterKey]:
+    def from_config(cls, value: Any, context: Mapping[str, Any] | None = None
+                    ) -> list[MasterKey]:
         items = value if isinstance(value, list) else [value]
         return [cls(r) for item in items for r in split_list(str(item))]
 

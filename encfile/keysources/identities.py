@@ -105,6 +105,7 @@ class KeyRing:
         use_environment: bool | None = None,
         env: Mapping[str, str] | None = None,
         passphrase: Callable[[str], str | None] | None = None,
+        decryption_order: Sequence[str] | None = None,
     ) -> None:
         self._explicit = list(identities)
         # Asked for the passphrase of a protected identity file (the CLI asks on the tty).
@@ -121,6 +122,11 @@ class KeyRing:
         self.tried: list[str] = []
         #: Per key source, whatever it keeps for the rest of the run (clients, answers).
         self.cache: dict[str, Any] = {}
+        #: The kinds of keys to try first, in this order (``SOPS_DECRYPTION_ORDER``); empty:
+        #: the cheap sources of every kind first, then the others.
+        self.decryption_order: list[str] = list(decryption_order) if decryption_order \
+            is not None else [k.strip() for k in self._env.get("SOPS_DECRYPTION_ORDER", "")
+                              .split(",") if k.strip()] if self._use_env else []
 
     @property
     def env(self) -> Mapping[str, str]:
