@@ -52,6 +52,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	@command -v age >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get install -y -qq age >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq age >/dev/null)); } || echo "note: the age CLI is missing; its tests will be skipped"
 	@command -v gnome-keyring-daemon >/dev/null 2>&1 && command -v dbus-run-session >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnome-keyring dbus >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnome-keyring dbus >/dev/null)); } || echo "note: gnome-keyring is missing; the OS keyring tests will be skipped"
+	@command -v gpg >/dev/null 2>&1 && command -v gpg-agent >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null)); } || echo "note: GnuPG is missing; the PGP tests will be skipped"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
