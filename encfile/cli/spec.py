@@ -332,6 +332,12 @@ def _completion() -> Command:
     return completion()
 
 
+def _scan() -> Command:
+    from .scan_spec import command
+
+    return command()
+
+
 def _exec() -> Command:
     from .run_spec import exec_command
 
@@ -390,7 +396,8 @@ COMMANDS = _Commands({
     "exec-file": _exec_file, "git": _git, "edit": _edit, "set": _set, "unset": _unset,
     "rotate": _rotate, "updatekeys": _updatekeys, "status": _status,
     "filestatus": _filestatus, "groups": _groups, "keygen": _keygen, "init": _init,
-    "identities": _identities, "keyservice": _keyservice, "completion": _completion})
+    "identities": _identities, "keyservice": _keyservice, "completion": _completion,
+    "scan": _scan})
 
 #: sops's mode flags: ``encfile -d FILE`` is ``encfile decrypt FILE``, wherever the flag is.
 MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt",

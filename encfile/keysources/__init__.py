@@ -170,6 +170,28 @@ def sops_sorted(keys: Iterable[MasterKey]) -> list[MasterKey]:
     return sorted(keys, key=lambda k: rank.get(k.kind, len(rank)))
 
 
+#: How long one request to a key service may take, in seconds (ENCFILE_KEY_SERVICE_TIMEOUT).
+DEFAULT_SERVICE_TIMEOUT = 10.0
+
+
+def service_timeout(env: Mapping[str, str]) -> float:
+    """The timeout for one request to a key service: ``ENCFILE_KEY_SERVICE_TIMEOUT``
+    seconds, else :data:`DEFAULT_SERVICE_TIMEOUT`."""
+    value = env.get("ENCFILE_KEY_SERVICE_TIMEOUT", "").strip()
+    if not value:
+        return DEFAULT_SERVICE_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"ENCFILE_KEY_SERVICE_TIMEOUT must be a number of seconds, not "
+                          f"{value!r}")
+    return seconds
+
+
 def split_list(value: str) -> list[str]:
     """A comma-separated list the way sops splits one (trimmed, empty items skipped)."""
     return [part.strip() for part in value.split(",") if part.strip()]
