@@ -55,8 +55,8 @@ _SOPS_ONLY_RULE_KEYS = {"filename_regex"}
 _GROUP_KEYS = {"merge", *GROUP_KINDS}
 _SOPS_ONLY_GROUP_KEYS: set[str] = set()
 _TOP_KEYS = {"creation_rules"}
-_SOPS_ONLY_TOP_KEYS = {"stores", "destination_rules"}
-ENCFILE_TOP_KEYS = {"exec", "max_age"}
+_SOPS_ONLY_TOP_KEYS = {"destination_rules"}
+ENCFILE_TOP_KEYS = {"exec", "max_age", "stores"}  # (stores: sops's, kept with the settings)
 
 
 class CreationRule:
@@ -92,6 +92,8 @@ class CreationRule:
 
 
 class Config:
+    """A config file: its rules, and its other settings (``stores``, ``exec``, ``max_age``)."""
+
     def __init__(self, path: str, rules: list[CreationRule],
                  settings: dict[str, Any] | None = None) -> None:
         self.path = path  # the config file
@@ -110,6 +112,17 @@ class Config:
         if absolute.startswith(folder.rstrip(os.sep) + os.sep):
             absolute = absolute[len(folder.rstrip(os.sep)) + 1:]
         return absolute.replace(os.sep, "/")
+
+    def indent(self, store: str) -> int | None:
+        """``stores: STORE: indent: N`` (sops's output indentation for YAML and JSON)."""
+        stores = self.settings.get("stores")
+        entry = stores.get(store) if isinstance(stores, dict) else None
+        value = entry.get("indent") if isinstance(entry, dict) else None
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"'{self.path}': stores.{store}.indent must be a whole number")
+        return value
 
     def rule_for(self, file_path: str) -> CreationRule | None:
         """The first rule that matches ``file_path`` (checked), or None. Rules after it are

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .errors import InputError
+from .errors import ConversionError
 
 
 def _scalar_text(value: Any, where: str, target: str) -> str:
     if isinstance(value, (dict, list)):
-        raise InputError(f"cannot write the nested value at {where!r} in a {target} file",
+        raise ConversionError(f"cannot write the nested value at {where!r} in a {target} file",
                          hints=[f"{target} holds flat values; keep the file as YAML or "
                                 "JSON, or take only part of it"], remedy="extract")
     if value is None:
@@ -39,30 +39,32 @@ def _escape_newlines(text: str) -> str:
 
 def _one(docs: list[Any], target: str) -> Any:
     if len(docs) != 1:
-        raise InputError(f"cannot write {len(docs)} documents as one {target} file")
+        raise ConversionError(f"cannot write {len(docs)} documents as one {target} file")
     return docs[0]
 
 
-def render(docs: list[Any], target: str) -> str:
+def render(docs: list[Any], target: str, indent: int | None = None) -> str:
     """The documents ``docs`` (decrypted data) as ``target`` text.
 
-    A binary file's data is ``{"data": <the file>}``, as sops sees it.
+    ``indent``: spaces per level for YAML (default 4) and JSON (default a tab), as
+    sops's ``--indent`` and ``stores:`` set them. A binary file's data is
+    ``{"data": <the file>}``, as sops sees it.
     """
     if target == "yaml":
         from .formats import yaml_emit
 
-        return "---\n".join(yaml_emit.dump(d) for d in docs)
+        return "---\n".join(yaml_emit.dump(d, indent=indent or 4) for d in docs)
     data = _one(docs, target)
     if target == "binary":
         if not (isinstance(data, dict) and set(data) == {"data"} and isinstance(data["data"], str)):
-            raise InputError("a binary file can only be written from a single 'data' string")
+            raise ConversionError("a binary file can only be written from a single 'data' string")
         return str(data["data"])
     if not isinstance(data, dict):
-        raise InputError(f"a {target} file needs a mapping at the top")
+        raise ConversionError(f"a {target} file needs a mapping at the top")
     if target == "json":
         from .formats import json_emit
 
-        return json_emit.dump(data) + "\n"
+        return json_emit.dump(data, " " * indent if indent else "\t") + "\n"
     if target == "dotenv":
         return "".join(f"{k}={_escape_newlines(_scalar_text(v, k, target))}\n"
                        for k, v in data.items())
@@ -72,10 +74,33 @@ def render(docs: list[Any], target: str) -> str:
         out = []
         for name, section in data.items():
             if not isinstance(section, dict):
-                raise InputError(f"the value at {name!r} is not a section: INI files hold "
+                raise ConversionError(f"the value at {name!r} is not a section: INI files hold "
                                  "sections of keys")
-            lines = [f"{k} = {render_value(_scalar_text(v, f'{name}:{k}', target))}\n"
+            # go-ini (sops's writer) aligns the '=' of a section's keys
+            width = max((len(str(k)) for k in section), default=0)
+            lines = [f"{str(k).ljust(width)} = "
+                     f"{render_value(_scalar_text(v, f'{name}:{k}', target))}\n"
                      for k, v in section.items()]
             out.append(f"[{name}]\n" + "".join(lines))
         return "\n".join(out)
-    raise InputError(f"unknown format {target!r}")
+    raise ConversionError(f"unknown format {target!r}")
+
+
+def render_part(value: Any, target: str, indent: int | None = None) -> str:
+    """``--extract``'s result, as sops writes it: a string raw (no newline), a mapping as
+    a whole document of ``target``, anything else as that format's single value (YAML
+    ``5\n``, JSON ``1.5`` without a newline)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return render([value], target, indent)
+    if target == "json":
+        from .formats import json_emit
+
+        return json_emit.dump(value, " " * indent if indent else "\t")
+    if target in ("yaml", "binary"):
+        from .formats import yaml_emit
+
+        return yaml_emit.dump(value, indent=indent or 4)
+    raise ConversionError(f"a {target} file can hold only a string or a mapping here",
+                          hints=["choose another --output-type, or extract a string"])

@@ -84,7 +84,7 @@ def encrypt_text(
     key = crypto.new_data_key()
     groups = datakey.wrap_groups(key, recipients, shamir_threshold, ctx)
     threshold = shamir_threshold if len(recipients) > 1 else 0
-    return _seal(parsed, key, groups, threshold, rules, now, label, {})
+    return _seal(codec.NAME, parsed, key, groups, threshold, rules, now, label, {})
 
 
 def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime | None = None,
@@ -103,7 +103,8 @@ def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime |
     meta = previous.metadata
     rules = _whole_file_rules(codec, meta.rules)
     stash = {**(also_reuse or {}), **previous.stash()}
-    return _seal(parsed, previous._key, meta.key_groups, meta.shamir_threshold, rules, now,
+    return _seal(codec.NAME, parsed, previous._key, meta.key_groups, meta.shamir_threshold,
+                 rules, now,
                  label, stash, meta.encfile_key_created)
 
 
@@ -113,16 +114,18 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[MasterKey]],
     """The file for other keys (the keys of each key group).
 
     ``new_key``: rotate, i.e. a fresh data key and every value encrypted again (needed
-    whenever someone loses access). Otherwise the data key stays: recipients already
-    present keep their ``enc`` entries, new ones get the key, every value keeps its
-    ciphertext and ``lastmodified`` does not move (as sops's updatekeys); this is only
-    possible for a single key group. Key entries encfile cannot write (pgp, kms… from
-    sops) survive a kept key; a new key drops them only with ``drop_unsupported``.
+    whenever someone loses access). Otherwise the data key stays, every value keeps its
+    ciphertext and ``lastmodified`` does not move (as sops's updatekeys and groups): with
+    one key group, keys already present keep their ``enc`` entries and new ones get the
+    key; with several, the same data key is split again and every group gets its new
+    share. Key entries encfile cannot write survive a kept key in one group; where the
+    key must be wrapped anew they are dropped only with ``drop_unsupported``.
     """
     meta = previous.metadata
     label = previous.label
     kinds = sorted({k for g in meta.key_groups for k in g.unknown_kinds})
-    if new_key and kinds and not drop_unsupported:
+    reshare = not new_key and (len(groups) != 1 or len(meta.key_groups) != 1)
+    if (new_key or reshare) and kinds and not drop_unsupported:
         raise RecipientError(f"{label} also has {', '.join(kinds)} keys, which encfile cannot "
                              "write for a new data key",
                              hints=["a rotation can drop them"], remedy="drop_unsupported")
@@ -131,10 +134,18 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[MasterKey]],
     if new_key:
         key = crypto.new_data_key()
         wrapped = datakey.wrap_groups(key, groups, shamir_threshold, ctx)
-        return _seal(parsed, key, wrapped, shamir_threshold, rules, now, label, {})
-    if len(groups) != 1 or len(meta.key_groups) != 1:
-        raise RecipientError(f"{label}: changing the recipients of key groups needs a new "
-                             "data key", hints=["rotate the file instead"])
+        return _seal(codec.NAME, parsed, key, wrapped, shamir_threshold, rules, now, label, {})
+    from datetime import datetime
+
+    when = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \
+        if meta.lastmodified else now
+    if reshare:
+        if not groups:
+            raise RecipientError(f"{label}: a file needs at least one key group")
+        shared = datakey.wrap_groups(previous._key, groups, shamir_threshold, ctx)
+        return _seal(codec.NAME, parsed, previous._key, shared, shamir_threshold, rules, when,
+                     label,
+                     previous.stash(), meta.encfile_key_created)
     group = meta.key_groups[0]
 
     def present(wanted: MasterKey) -> MasterKey | None:
@@ -145,11 +156,8 @@ def rekey_text(previous: Opened, *, groups: Sequence[Sequence[MasterKey]],
     kept = [k for k in map(present, groups[0]) if k is not None]
     unknown = [k for k in group.keys if isinstance(k, UnknownKey)]
     new_group = KeyGroup(sops_sorted([*unknown, *kept, *added]))
-    from datetime import datetime
-
-    when = datetime.fromisoformat(meta.lastmodified.replace("Z", "+00:00")) \
-        if meta.lastmodified else now
-    return _seal(parsed, previous._key, [new_group], 0, rules, when, label, previous.stash(),
+    return _seal(codec.NAME, parsed, previous._key, [new_group], 0, rules, when, label,
+                 previous.stash(),
                  meta.encfile_key_created)
 
 
@@ -194,7 +202,8 @@ def _rules_for(codec: Any, parsed: Any, rules: Rules | None, label: str) -> Rule
 
 
 
-def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rules: Rules,
+def _seal(fmt: str, parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int,
+          rules: Rules,
           now: _dt.datetime | None, label: str, stash: Stash,
           key_created: str | None = "") -> str:
     """Encrypt a parsed plaintext under ``key``; tokens in ``stash`` are reused.
@@ -265,6 +274,7 @@ def _seal(parsed: Any, key: bytes, groups: list[Any], shamir_threshold: int, rul
         layout_data["hidden"] = layout.comment_digest(hidden)
     layout_data["shape"] = layout.comment_digest(shape)
     layout_data["keys"] = layout.key_outline(parsed.roots)
+    layout_data["format"] = fmt  # a file converted to another format loses its layout
     metadata = Metadata(
         key_groups=groups,
         lastmodified=lastmodified,

@@ -145,3 +145,50 @@ def exec_files(folder: str) -> list[str]:
         "no secrets file to run with",
         hints=["list files under 'exec: files:' in .encfile.yaml, or create secrets.enc.env "
                "here"], remedy="exec_file")
+
+
+def sops_value_text(value: Any) -> str:
+    """A value as ``sops exec-env`` writes it into the environment (Go's ValToString):
+    ``5``, ``1.0`` (a float keeps a decimal point), ``true``, ``<nil>`` for null, times in
+    RFC 3339 (UTC as ``Z``)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        text = format(Decimal(repr(value)), "f") if value == value and abs(value) != \
+            float("inf") else ("NaN" if value != value else ("+Inf" if value > 0 else "-Inf"))
+        return text if "." in text or "N" in text or "I" in text else text + ".0"
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "isoformat"):
+        if not hasattr(value, "hour"):  # a date: sops reads it as midnight UTC
+            return f"{value.isoformat()}T00:00:00Z"
+        return str(value.isoformat()).replace("+00:00", "Z")
+    return str(value)
+
+
+def sops_environment(data: Any, base: Mapping[str, str], *, pristine: bool = False,
+                     source: str = "input") -> dict[str, str]:
+    """``sops exec-env``'s environment: ``base`` (none with ``pristine``), then each
+    top-level key of ``data`` (later wins); a nested value or a key with ``=`` is an
+    error, as in sops."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source} does not hold a mapping: it cannot become environment "
+                         "variables")
+    env = {} if pristine else dict(base)
+    for key, value in data.items():
+        name = str(key)
+        if isinstance(value, (dict, list)):
+            raise EncfileError(f"{source}: cannot use complex value in environment; offending "
+                               f"key {name}", remedy="exec_flatten")
+        if "=" in name:
+            raise EncfileError(f"{source}: cannot use keys with '=' in environment: {name}")
+        text = sops_value_text(value)
+        if "\0" in text or "\0" in name:
+            raise InputError(f"{source}: the value of {name!r} contains a NUL byte, which no "
+                             "environment variable can hold")
+        env[name] = text
+    return env

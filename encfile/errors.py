@@ -6,6 +6,8 @@ code (the sops numbers, so scripts written for sops keep working)::
     EncfileError                       1  anything not listed below
     ├── InputError                     2  unreadable, unparsable or unsupported input
     ├── OptionConflict                 8  options that cannot be used together
+    ├── SetFormatError                 7  a ``set`` path or value that is not valid
+    ├── ConversionError                4  data the output format cannot hold
     ├── UsageError                     1  a request that cannot be carried out as given
     │                                     (files of several formats joined into one
     │                                     stream, a construct set/unset cannot edit in
@@ -40,6 +42,7 @@ from collections.abc import Sequence
 __all__ = [
     "AlreadyEncryptedError",
     "ConfigError",
+    "ConversionError",
     "EncfileError",
     "EncfileNote",
     "EncfileWarning",
@@ -55,6 +58,7 @@ __all__ = [
     "OutputError",
     "PathNotFoundError",
     "RecipientError",
+    "SetFormatError",
     "TamperedValueError",
     "UsageError",
 ]
@@ -88,6 +92,15 @@ class InputError(EncfileError):
 
 class OptionConflict(EncfileError):
     """Options that cannot be used together, such as in-place output and an output file."""
+
+
+class ConversionError(EncfileError):
+    """The data cannot be written in the format asked for (sops's code 4): nested values
+    for dotenv, a list at the top for JSON…"""
+
+
+class SetFormatError(EncfileError):
+    """A ``set`` path that does not parse, or a value that is not JSON (sops's code 7)."""
 
 
 class UsageError(EncfileError):

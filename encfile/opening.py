@@ -13,7 +13,13 @@ import warnings
 
 from . import crypto, datakey, formats, layout, mac, values
 from . import token as _token
-from .errors import EncfileWarning, InputError, NotEncryptedError, TamperedValueError
+from .errors import (
+    EncfileNote,
+    EncfileWarning,
+    InputError,
+    NotEncryptedError,
+    TamperedValueError,
+)
 from .keysources.identities import KeyRing
 from .metadata import Metadata
 from .tree import Comment, Hidden, Scalar, walk
@@ -66,6 +72,13 @@ class Opened:
         out: list[Any] = self.parsed.to_python()
         return out
 
+    def sops_data(self) -> list[Any]:
+        """The data as sops decrypts it, where that differs from :meth:`data` (a dotenv
+        value is the raw text after ``=``, quotes included)."""
+        view = getattr(self.parsed, "sops_data", None)
+        out: list[Any] = view() if view is not None else self.parsed.to_python()
+        return out
+
     def reencrypt(self, text: str, *, now: _dt.datetime | None = None) -> str:
         """An edited plaintext of this file, encrypted under its data key, recipients and
         rules: every unchanged value keeps its ciphertext (see
@@ -113,7 +126,7 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     digest = state.mac.hexdigest().upper()
     if not ignore_mac:
         mac.check(cipher, metadata, digest, label)
-    sealed_layout = _open_layout(parsed, cipher, metadata, digest, state, ignore_mac)
+    sealed_layout = _open_layout(parsed, cipher, metadata, digest, state, ignore_mac, fmt)
     try:
         parsed.apply_layout(sealed_layout)
     except InputError as err:
@@ -293,8 +306,9 @@ def _open_misplaced_comments(cipher: crypto.Cipher, state: _Values) -> None:
 
 
 def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest: str,
-                 state: _Values, ignore_mac: bool) -> dict[str, Any] | None:
-    """The sealed layout, checked against what was opened (None for a sops-made file)."""
+                 state: _Values, ignore_mac: bool, fmt: str) -> dict[str, Any] | None:
+    """The sealed layout, checked against what was opened (None for a sops-made file,
+    and for a file converted to another format since encfile wrote it)."""
     label = state.label
     if not metadata.encfile_layout:
         if state.strict and not ignore_mac:
@@ -312,6 +326,15 @@ def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest:
                 from None
         warnings.warn(f"{label}: layout data ignored (the MAC was not checked)",
                       EncfileWarning, stacklevel=3)
+        return None
+    written_as = sealed.get("format")
+    if written_as is not None and written_as != fmt:
+        # Converted (Flux renders YAML resources as JSON before decrypting them): the values
+        # and the MAC were checked, as sops checks them; the comment and layout checks
+        # describe the other format's text and no longer apply.
+        warnings.warn(f"{label}: written as {written_as} and converted to {fmt} since: its "
+                      "values and MAC are checked, its comments and layout no longer apply",
+                      EncfileNote, stacklevel=3)
         return None
     _check_layout(sealed, comments=state.comments, paths=state.paths, kinds=state.kinds,
                   hidden=state.hidden, label=label)

@@ -62,3 +62,44 @@ def update_plan(metadata: Metadata, groups: Sequence[Sequence[MasterKey]],
     after = {r for g in target for r in g}
     rotate = bool(before - after) or len(current) != 1 or len(target) != 1
     return Update(sorted(after - before), sorted(before - after), rotate)
+
+
+def add_group(metadata: Metadata, keys: Sequence[MasterKey],
+              shamir_threshold: int | None) -> tuple[list[list[MasterKey]], int]:
+    """The key groups and threshold after ``groups add`` (sops: the threshold stays unless
+    given, and is at least 1)."""
+    if not keys:
+        raise RecipientError("a new key group needs at least one key")
+    groups = [g.usable for g in metadata.key_groups] + [list(keys)]
+    threshold = shamir_threshold if shamir_threshold is not None \
+        else (metadata.shamir_threshold or len(groups))
+    return groups, _checked_threshold(threshold, len(groups))
+
+
+def delete_group(metadata: Metadata, index: int,
+                 shamir_threshold: int | None) -> tuple[list[list[MasterKey]], int]:
+    """The key groups and threshold after ``groups delete INDEX`` (from 0, as sops)."""
+    groups = [g.usable for g in metadata.key_groups]
+    if not 0 <= index < len(groups):
+        raise RecipientError(f"the file has no key group {index} (it has {len(groups)}, "
+                             "counted from 0)")
+    if len(groups) == 1:
+        raise RecipientError("the file's only key group cannot be deleted")
+    del groups[index]
+    threshold = shamir_threshold if shamir_threshold is not None \
+        else min(metadata.shamir_threshold or len(groups), len(groups))
+    return groups, _checked_threshold(threshold, len(groups))
+
+
+def _checked_threshold(threshold: int, groups: int) -> int:
+    if groups < 2:
+        return 0
+    if threshold > groups:
+        raise RecipientError(f"shamir threshold {threshold} is more than the {groups} key "
+                             "groups")
+    if threshold < 2:
+        # sops writes such a file and then cannot read it: at least two shares are needed
+        raise RecipientError(f"a shamir threshold of {threshold} cannot split the data key "
+                             "between key groups", hints=["use 2 or more, or put the keys "
+                                                          "in one group"])
+    return threshold

@@ -107,9 +107,9 @@ def test_set_errors(tmp_path: Path, env: dict[str, str]) -> None:
     enc = make(tmp_path, env, "s.enc.yaml", "db:\n    password: x\n")
     before = enc.read_bytes()
     for args, code, message in [
-        (["set", '["db"]["password"]', "notjson"], 2, "must be JSON"),
-        (["set", '["db"]["password"]', "NaN"], 2, "NaN and Infinity are not JSON"),
-        (["set", "db", '"v"'], 91, "--extract path"),
+        (["set", '["db"]["password"]', "notjson"], 7, "the value is not valid JSON"),
+        (["set", '["db"]["password"]', "NaN"], 7, "the value is not valid JSON"),
+        (["set", "db", '"v"'], 7, "error parsing path"),
         (["set", "", '"v"'], 1, "set needs a path"),
         (["unset", '["nope"]'], 1, "component ['nope'] not found"),
         (["unset", '["db"]["password"]["x"]'], 1, "component ['x'] not found"),
@@ -123,10 +123,43 @@ def test_set_errors(tmp_path: Path, env: dict[str, str]) -> None:
 def test_set_value_from_stdin_keeps_newlines(tmp_path: Path, env: dict[str, str]) -> None:
     enc = make(tmp_path, env, "s.enc.yaml", "cert: x\n")
     pem = "-----BEGIN X-----\nabc\n-----END X-----\n"
+    # the value is JSON, as in sops
     result = run_encfile("set", "--value-stdin", str(enc), '["cert"]', env=env,
-                         input=pem.encode())
+                         input=json.dumps(pem).encode())
     assert result.returncode == 0, result.stderr
     assert encfile.loads(enc.read_text(), identities=[TEST_SECRET])["cert"] == pem
+    raw = run_encfile("set", "--value-stdin", str(enc), '["cert"]', env=env, input=b"pem body")
+    assert raw.returncode == 7 and b"pem body" not in raw.stderr
+
+
+def test_set_value_file_names_a_json_file(tmp_path: Path, env: dict[str, str]) -> None:
+    """sops's --value-file is a flag: VALUE is then the file holding the JSON value."""
+    enc = make(tmp_path, env, "s.enc.yaml", "a: 1\n")
+    (tmp_path / "v.json").write_text('{"user": "u", "port": 5432}')
+    result = run_encfile("set", "--value-file", str(enc), '["db"]', str(tmp_path / "v.json"),
+                         env=env)
+    assert result.returncode == 0, result.stderr
+    assert encfile.loads(enc.read_text(), identities=[TEST_SECRET])["db"] == \
+        {"user": "u", "port": 5432}
+    (tmp_path / "plain.txt").write_text("not json")
+    bad = run_encfile("set", "--value-file", str(enc), '["x"]', str(tmp_path / "plain.txt"),
+                      env=env)
+    assert bad.returncode == 7 and b"not json" not in bad.stderr
+
+
+def test_idempotent_and_the_legacy_set_flag(tmp_path: Path, env: dict[str, str]) -> None:
+    enc = make(tmp_path, env, "s.enc.yaml", "a: 1\n")
+    before = enc.read_bytes()
+    assert run_encfile("set", "--idempotent", str(enc), '["a"]', "1", env=env).returncode == 0
+    assert enc.read_bytes() == before, "an unchanged value writes nothing"
+    missing = run_encfile("unset", str(enc), '["zz"]', env=env)
+    assert missing.returncode == 1
+    assert run_encfile("unset", "--idempotent", str(enc), '["zz"]', env=env).returncode == 0
+    assert enc.read_bytes() == before
+    legacy = run_encfile("--set", '["b"]["c"] {"d": true}', str(enc), env=env)
+    assert legacy.returncode == 0, legacy.stderr
+    assert encfile.loads(enc.read_text(), identities=[TEST_SECRET]) == \
+        {"a": 1, "b": {"c": {"d": True}}}
 
 
 def test_concurrent_sets_lose_nothing(tmp_path: Path, env: dict[str, str]) -> None:

@@ -154,6 +154,18 @@ def _plain_arguments(command: Any) -> None:
         _plain_arguments(sub)
 
 
+def show_completion(shell: str) -> int:
+    """Print the completion script for ``shell``: the one ``--install-completion`` installs
+    (typer's ``--show-completion`` only knows the shell it runs in)."""
+    from typer._completion_shared import get_completion_script
+
+    from .terminal import write_stdout
+
+    write_stdout(get_completion_script(prog_name=PROG, complete_var=COMPLETE_VAR,
+                                       shell=shell).encode())
+    return 0
+
+
 def show_help(path: list[str]) -> int:
     """Print the help of ``encfile PATH…`` (typer's rendering)."""
     command = build()

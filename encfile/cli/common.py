@@ -75,7 +75,8 @@ def input_type(given: str | None) -> str | None:
     return formats.detect(Out.name_override)
 
 
-def convert(docs: list[Any], input_fmt: str, output_type: str | None) -> str | None:
+def convert(docs: list[Any], input_fmt: str, output_type: str | None,
+            indent: int | None = None) -> str | None:
     """The data in another format when ``--output-type`` asks for one, else None."""
     if not output_type or output_type == input_fmt:
         return None
@@ -83,7 +84,27 @@ def convert(docs: list[Any], input_fmt: str, output_type: str | None) -> str | N
     from .. import formats
 
     formats.get(output_type)  # an unknown name is an error, not a silent fallback
-    return _convert.render(docs, output_type)
+    return _convert.render(docs, output_type, indent)
+
+
+def indent(a: Any, path: str, target: str, config_path: str | None = None) -> int | None:
+    """How deep YAML or JSON written from data is indented: ``--indent``, else the config's
+    ``stores: yaml|json: indent`` (as in sops), else the format's default."""
+    if a.indent is not None:
+        try:
+            value = int(a.indent)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise errors.UsageError(f"--indent {a.indent!r} is not a whole number")
+        return value
+    if target not in ("yaml", "json"):
+        return None
+    from .. import config
+
+    found = config.find(os.path.join(os.getcwd(), "-") if path == "-" else path,
+                        explicit=config_path)
+    return found.indent(target) if found is not None else None
 
 
 def age_keys(flag: str | None) -> list[MasterKey]:

@@ -123,20 +123,20 @@ def decrypt(a: Args) -> None:
             opened = open_text(text, fmt=fmt, keyring=keyring, label=label,
                                ignore_mac=a.ignore_mac)
             info(f"decrypted {label}")
+            target = a.output_type or fmt
             if path_spec is not None:
+                from .. import convert
+
                 docs = opened.data()
                 try:
                     value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
                 except errors.PathNotFoundError as err:
                     raise errors.PathNotFoundError(f"--extract: {err.message}") from None
-                if isinstance(value, str):
-                    plain = value
-                else:
-                    from ..formats import yaml_emit
-
-                    plain = yaml_emit.dump(value)
+                plain = convert.render_part(value, target, None if isinstance(value, str)
+                                            else common.indent(a, path, target, a.config))
             elif a.output_type and a.output_type != fmt:
-                plain = common.convert(opened.data(), fmt, a.output_type) or ""
+                plain = common.convert(opened.data(), fmt, a.output_type,
+                                       common.indent(a, path, a.output_type, a.config)) or ""
             else:
                 plain = opened.text()
             results.append((path, plain))

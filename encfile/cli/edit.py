@@ -17,16 +17,31 @@ if TYPE_CHECKING:
 _ERROR_MARK = "# encfile: "
 
 
-def run_editor(path: str) -> None:
+def editor_command() -> list[str]:
+    """The editor, as sops finds it: ``$SOPS_EDITOR``, else ``$VISUAL``, else ``$EDITOR``
+    (split as a shell would), else the first of vim, nano and vi on PATH."""
     import shlex
+    import shutil
+
+    for variable in ("SOPS_EDITOR", "VISUAL", "EDITOR"):
+        if os.environ.get(variable, "").strip():
+            return shlex.split(os.environ[variable])
+    for name in ("vim", "nano", "vi"):
+        if shutil.which(name):
+            return [name]
+    raise errors.EncfileError("no editor found", hints=["set $EDITOR (or $SOPS_EDITOR)"])
+
+
+def run_editor(path: str) -> None:
     import subprocess
 
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    command = editor_command()
     try:
-        code = subprocess.call([*shlex.split(command), path])
+        code = subprocess.call([*command, path])
     except OSError as err:
-        raise errors.EncfileError(f"cannot run the editor {command!r}: {err.strerror or err}",
-                                  hints=["set $EDITOR (or $VISUAL)"]) from None
+        raise errors.EncfileError(f"cannot run the editor {command[0]!r}: "
+                                  f"{err.strerror or err}",
+                                  hints=["set $EDITOR (or $SOPS_EDITOR)"]) from None
     if code != 0:
         raise errors.EncfileError(f"the editor exited with status {code}; nothing was changed")
 
@@ -39,6 +54,11 @@ def _strip_error_header(text: str, header: str) -> str:
 def edit(a: Args) -> None:
     """Decrypt into a private tmpfs file, run the editor, re-encrypt what changed."""
     path, input_type, allow_disk = a.file, a.input_type, a.allow_disk_temp
+    if a.show_master_keys:
+        raise errors.UsageError("encfile edit shows the values, not the master keys (-s)",
+                                hints=["change keys with 'encfile rotate --add-…/--rm-…' or "
+                                       "'encfile updatekeys'; 'encfile status' lists them"])
+    common.refuse_keyservice(a)
     import signal
 
     from .. import _api, formats, fsutil
@@ -56,7 +76,8 @@ def edit(a: Args) -> None:
         except OSError as err:
             raise errors.InputError(f"cannot read {label}: {err.strerror or err}") from None
         opened = open_text(_api.decode_text(original, label, binary=binary), fmt=fmt,
-                           keyring=common.keyring(), label=label)
+                           keyring=common.keyring(a), label=label,
+                           ignore_mac=bool(a.ignore_mac))
         plain = opened.text()
     else:
         opened = None

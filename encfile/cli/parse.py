@@ -35,22 +35,56 @@ class Args(dict):  # type: ignore[type-arg]
 
 
 def normalize(argv: Sequence[str], looks_like_file: Any) -> list[str]:
-    """sops's forms as subcommands: the mode flags ``-e``/``-d`` wherever they stand
-    (before any ``--``), and ``encfile FILE`` (sops's default mode) as ``edit FILE``."""
-    from .spec import COMMANDS
+    """sops's old forms as subcommands: the mode flags ``-e``/``-d``/``-r`` wherever they
+    stand (before any ``--``), ``--set 'PATH VALUE' FILE`` as ``set FILE PATH VALUE``,
+    and ``encfile [OPTIONS] FILE`` (sops's default mode) as ``edit [OPTIONS] FILE``."""
+    from .spec import COMMANDS, sops_global_names
 
     args = list(argv)
     if args[:1] and args[0] in COMMANDS:
         return args
     end = args.index("--") if "--" in args else len(args)
     modes = [i for i, a in enumerate(args[:end]) if a in MODES]
+    sets = [i for i, a in enumerate(args[:end]) if a == "--set" or a.startswith("--set=")]
+    if sets:
+        i = sets[0]
+        value = args[i].partition("=")[2] if "=" in args[i] else \
+            (args[i + 1] if i + 1 < len(args) else "")
+        taken = {i} if "=" in args[i] else {i, i + 1}
+        others = {MODES[args[m]] for m in modes} - {"edit"}
+        if others:
+            raise errors.OptionConflict(f"--set and {args[modes[0]]} cannot be used together")
+        rest = [a for j, a in enumerate(args) if j not in taken]
+        return ["set", *rest, *split_set(value)]
     if len({MODES[args[i]] for i in modes}) > 1:
-        raise errors.OptionConflict("-e and -d cannot be used together")
+        first, second = (args[i] for i in modes[:2])
+        raise errors.OptionConflict(f"{first} and {second} cannot be used together")
     if modes:
         return [MODES[args[modes[0]]], *(a for i, a in enumerate(args) if i not in modes)]
-    if args and looks_like_file(args[0]):
+    if args and (looks_like_file(args[0]) or args[0].partition("=")[0] in sops_global_names()):
         return ["edit", *args]
     return args
+
+
+def split_set(value: str) -> list[str]:
+    """``--set``'s one argument, ``'["a"][0] {"b": 1}'``, as set's PATH and VALUE: the path
+    is the bracketed components from the start, the value the rest (JSON)."""
+    i, depth, quote = 0, 0, ""
+    while i < len(value):
+        ch = value[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'" and depth:
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0 and value[i + 1:i + 2] != "[":
+                return [value[:i + 1], value[i + 1:].strip()]
+        i += 1
+    raise errors.SetFormatError(f"--set {value!r} is not a path and a value, as in "
+                                "'[\"key\"] \"value\"'")
 
 
 def _usage(cmd: Command, path: list[str]) -> str:
@@ -93,6 +127,7 @@ def parse(cmd: Command, argv: Sequence[str], path: list[str]) -> Args:
         if arg == "--":
             if cmd.rest is not None:
                 rest = args[i:]
+                out["after_dashes"] = True  # an argv, not sops's one shell string
             else:
                 positional += args[i:]
             break

@@ -95,3 +95,58 @@ def updatekeys(a: Args) -> None:
                                 new_key=change.rotate, ctx=keyring)
             fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
         write_stderr(f"encfile: [{index}/{len(todo)}] updated '{path}'\n")
+
+
+def _group_target(a: Args) -> str:
+    path = a.file or a.positional
+    if not path:
+        raise errors.UsageError("no file given", hints=["encfile groups add -f FILE …"])
+    if a.file and a.positional:
+        raise errors.UsageError(f"unexpected argument {a.positional!r}",
+                                hints=["the file is given with -f"])
+    return str(path)
+
+
+def _regroup(a: Args, change: str) -> None:
+    from .. import fsutil, keysources
+    from .. import rekey as plans
+    from ..document import rekey_text
+    from ..opening import open_text
+    from .spec import KEY_FLAGS
+
+    common.refuse_keyservice(a)
+    path = _group_target(a)
+    keyring = common.keyring(a)
+    threshold = common.shamir_threshold(a)
+    with fsutil.locked(path):
+        text, fmt, label = common.read_input(path, None, what="rekeying")
+        opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
+        if change == "add":
+            context = common.key_context(a)
+            keys = [k for kind, *_ in KEY_FLAGS for value in (a[kind] or ())
+                    for k in keysources.from_config(kind, value, context)]
+            groups, threshold = plans.add_group(opened.metadata, keys, threshold)
+        else:
+            try:
+                index = int(a.index)
+            except ValueError:
+                raise errors.UsageError(f"INDEX {a.index!r} is not a number") from None
+            groups, threshold = plans.delete_group(opened.metadata, index, threshold)
+        result = rekey_text(opened, groups=groups, shamir_threshold=threshold, new_key=False,
+                            ctx=keyring).encode("utf-8", "surrogateescape")
+        if a.in_place:
+            fsutil.atomic_write(path, result)
+        else:
+            write_stdout(result)
+    info(f"{label}: {len(groups)} key group(s), any {threshold or 1} of them open it")
+    if change == "delete":
+        say("note", "the deleted group's keys could read the file until now: rotate it "
+            "('encfile rotate -i FILE') if they should not read what comes next")
+
+
+def groups_add(a: Args) -> None:
+    _regroup(a, "add")
+
+
+def groups_delete(a: Args) -> None:
+    _regroup(a, "delete")

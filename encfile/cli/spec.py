@@ -164,6 +164,11 @@ SOPS_GLOBALS = (IN_PLACE, OUTPUT, INPUT_TYPE, OUTPUT_TYPE, *NEW_FILE, *ADD_RM, I
                 Opt("--disable-version-check"), Opt("--check-for-updates"))
 
 
+def sops_global_names() -> set[str]:
+    """Every name of a sops global option (they may start sops's old form)."""
+    return {name for o in SOPS_GLOBALS for name in o.names}
+
+
 def _with_globals(options: Sequence[Opt]) -> tuple[Opt, ...]:
     """``options``, then every sops global option they lack, hidden."""
     taken = {name for o in options for name in o.names} | {"-v", "--verbose", "-q",
@@ -415,4 +420,5 @@ REMEDIES = {
     "global": "or use --global",
     "no_hook": "or pass --no-hook",
     "exec_file": "or name the file with -f FILE",
+    "exec_flatten": "'encfile exec' turns nested keys into names like DB_PASSWORD",
 }

@@ -36,3 +36,23 @@ def status(a: Args) -> None:
     problems = [r for r in rows if r.get("problem")]
     if a.check and problems:
         raise errors.EncfileError(f"{len(problems)} file(s) need attention")
+
+
+def filestatus(a: Args) -> None:
+    """sops's ``filestatus``: ``{"encrypted":true}`` when FILE has sops metadata with a
+    version and a MAC; an unreadable file is exit 1, as in sops."""
+    from .. import _api, formats
+    from ..metadata import Metadata
+
+    fmt = a.input_type or formats.detect(a.file)
+    try:
+        text = _api.read_file(a.file, binary=fmt == "binary")
+        raw = formats.get(fmt).parse(text).metadata
+        encrypted = raw is not None and bool(Metadata.from_dict(raw).version) \
+            and bool(Metadata.from_dict(raw).mac)
+    except errors.NotEncryptedError:
+        encrypted = False
+    except errors.EncfileError as err:  # sops: 1 for a missing or unparsable file
+        raise errors.EncfileError(f"cannot check the status of '{a.file}': {err.message}") \
+            from None
+    write_stdout(b'{"encrypted":true}\n' if encrypted else b'{"encrypted":false}\n')

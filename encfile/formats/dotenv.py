@@ -179,6 +179,17 @@ class ParsedDotenv:
 
     # -- data --------------------------------------------------------------------------------
 
+    def sops_data(self) -> list[Any]:
+        """The variables as sops sees them (``sops exec-env`` passes these): each key as
+        written, its value the raw text after ``=``, quotes included."""
+        out: dict[str, Any] = {}
+        for item in self.root:
+            if isinstance(item, Comment):
+                continue
+            key, node = item
+            out[key] = node.out[1] if node.out is not None else node.text
+        return [out]
+
     def to_python(self) -> list[Any]:
         """The variables as a program reads them (see :func:`interpret`)."""
         out: dict[str, Any] = {}

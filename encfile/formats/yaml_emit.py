@@ -229,13 +229,14 @@ def _emit_seq(items: list[Any], col: int, step: int, nl: str, out: list[str]) ->
             out.append(f"{' ' * col}- {rendered}{nl}")
 
 
-def dump(data: Any, nl: str = "\n") -> str:
-    """Python data as a block-style YAML document (used for ``--extract``)."""
+def dump(data: Any, nl: str = "\n", indent: int = 4) -> str:
+    """Python data as a block-style YAML document (conversions and ``--extract``),
+    indented by ``indent`` as sops writes YAML (go-yaml's 4 unless configured)."""
     if isinstance(data, dict) and data:
-        return emit_block(data, 0, 2, nl)
+        return emit_block(data, 0, indent, nl)
     if isinstance(data, list) and data:
         out: list[str] = []
-        _emit_seq(data, 0, 2, nl, out)
+        _emit_seq(data, 0, indent, nl, out)
         return "".join(out)
     if isinstance(data, dict):
         return "{}" + nl
