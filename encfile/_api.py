@@ -119,7 +119,7 @@ def _groups(recipients: str | Sequence[str | MasterKey] | None,
 
     groups = [_keys(g) for g in key_groups] if key_groups else [_keys(recipients)]
     if not groups or not all(groups):
-        raise RecipientError("no age recipients given",
+        raise RecipientError("no keys to encrypt for",
                              hints=["pass recipients='age1…' (or key_groups=[[…], […]])"])
     return groups
 

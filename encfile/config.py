@@ -170,11 +170,11 @@ def plan(path: str, recipients: Sequence[MasterKey], options: Mapping[str, Any],
         return Plan([list(recipients)], 0, rules, cfg, rule)
     if rule is not None and rule.key_groups:
         return Plan(rule.key_groups, rule.shamir_threshold, rules, cfg, rule)
-    where = (f"the rule at line {rule.line} of '{cfg.path}' has no age keys"
+    where = (f"the rule at line {rule.line} of '{cfg.path}' names no keys"
              if rule is not None and cfg is not None
              else "none given, and no .encfile.yaml or .sops.yaml")
     raise RecipientError(
-        f"no age recipients given: {where}",
+        f"no keys to encrypt for: {where}",
         hints=["add a creation rule to .encfile.yaml (or .sops.yaml)",
                "'encfile keygen' creates an identity and prints its public key"],
         remedy="recipients")
