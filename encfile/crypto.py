@@ -16,7 +16,10 @@ Nonce decisions, in one place:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 try:
     # The Rust binding itself: the public ``ciphers.aead`` module is this very class, but

@@ -9,13 +9,15 @@ module knows none of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from . import crypto, shamir
 from .errors import NoIdentityError, RecipientError
 from .keysources import MasterKey
 from .keysources.identities import KeyRing
 from .metadata import KeyGroup, Metadata
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def wrap_groups(key: bytes, groups: Sequence[Sequence[MasterKey]], threshold: int = 0,

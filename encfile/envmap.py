@@ -10,9 +10,7 @@ a value. Values are strings: numbers and booleans as JSON writes them
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 from .errors import ConfigError, EncfileError, FileMissingError, InputError
 
@@ -21,12 +19,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-_INVALID = re.compile(r"[^A-Za-z0-9_]")
+def _safe(part: str) -> str:
+    """``part`` with every character outside ``[A-Za-z0-9_]`` made ``_``."""
+    if part.isascii() and part.replace("_", "a").isalnum():
+        return part
+    return "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in part)
 
 
 def variable_name(parts: list[str]) -> str:
     """The conventional variable name for a key path."""
-    name = "_".join(_INVALID.sub("_", p) for p in parts if p != "").upper()
+    name = "_".join(_safe(p) for p in parts if p != "").upper()
     return f"_{name}" if name[:1].isdigit() else name
 
 
@@ -37,6 +39,8 @@ def _text(value: Any) -> str:
         return value
     if hasattr(value, "isoformat"):  # a YAML date or time; not importing datetime to ask
         return str(value.isoformat()).replace("+00:00", "Z")
+    import json  # numbers, booleans and lists as JSON; not needed for a dotenv file
+
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -69,7 +73,7 @@ def flatten(data: Any, *, prefix: str = "", nested: bool = True,
             for index, item in enumerate(value):
                 add([*parts, str(index)], item)
             return
-        name = prefix + (variable_name(parts) if nested else _INVALID.sub("_", parts[-1]))
+        name = prefix + (variable_name(parts) if nested else _safe(parts[-1]))
         if not name or name == prefix:
             raise InputError(f"{source}: the key {path!r} gives no variable name")
         if name in out:

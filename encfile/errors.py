@@ -37,7 +37,10 @@ name. ``hints`` carries extra lines for the user (``encfile: hint: ...``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 __all__ = [
     "AlreadyEncryptedError",
@@ -101,6 +104,11 @@ class ConversionError(EncfileError):
 
 class SetFormatError(EncfileError):
     """A ``set`` path that does not parse, or a value that is not JSON (sops's code 7)."""
+
+
+class NotModifiedError(EncfileError):
+    """An edit saved without a change: nothing was written (sops's code 200, which
+    scripts such as helm-secrets pass on)."""
 
 
 class UsageError(EncfileError):

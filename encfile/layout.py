@@ -13,15 +13,13 @@ reordering a comment is caught too.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
-
 from . import token as _token
 from .crypto import Cipher
+from .digest import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 LAYOUT_VERSION = 1
@@ -32,7 +30,7 @@ def _aad(lastmodified: str, mac: str) -> str:
 
 
 def comment_digest(comments: Sequence[str]) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for text in comments:
         data = text.encode("utf-8", "surrogateescape")
         h.update(len(data).to_bytes(8, "big"))
@@ -42,7 +40,7 @@ def comment_digest(comments: Sequence[str]) -> str:
 
 def types_digest(kinds: Sequence[str]) -> str:
     """A digest of the token types in order (type names hold no ',')."""
-    return hashlib.sha256(",".join(kinds).encode("ascii")).hexdigest()
+    return sha256(",".join(kinds).encode("ascii")).hexdigest()
 
 
 def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
@@ -52,7 +50,7 @@ def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
     the MAC nor any AAD covers) would shift the ordinals, and a value's recorded
     source text would be shown under another key.
     """
-    h = hashlib.sha256()
+    h = sha256()
     for ordinal in sorted(overrides, key=int):  # the layout is authenticated: digits only
         h.update(f"{ordinal}\0{paths.get(int(ordinal), '')}\0".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
@@ -60,6 +58,8 @@ def override_paths(overrides: dict[str, Any], paths: dict[int, str]) -> str:
 
 def body(layout: dict[str, Any]) -> str:
     """The layout's canonical JSON text (what is sealed)."""
+    import json  # only for files encfile wrote: a sops-made file has no layout
+
     return json.dumps({**layout, "v": LAYOUT_VERSION}, ensure_ascii=False,
                       separators=(",", ":"), sort_keys=True)
 
@@ -73,7 +73,9 @@ def open_layout(cipher: Cipher, sealed: str, lastmodified: str, mac: str) -> dic
     """Decrypt a layout token; raises MalformedToken or AuthenticationFailed."""
     tok = _token.parse(sealed)
     data = _token.open_token(cipher, tok, _aad(lastmodified, mac))
-    layout = json.loads(data.decode("utf-8", "surrogateescape"))
+    from .jsontext import loads
+
+    layout = loads(data.decode("utf-8", "surrogateescape"))
     if not isinstance(layout, dict) or layout.get("v") != LAYOUT_VERSION:
         raise _token.MalformedToken("unsupported layout version")
     return layout

@@ -3,11 +3,9 @@ stored as an encrypted token whose AAD is ``lastmodified``; compared in constant
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from . import crypto
 from . import token as _token
+from .digest import compare_digest, sha256, sha512
 from .errors import MacMismatchError
 
 TYPE_CHECKING = False
@@ -18,12 +16,12 @@ if TYPE_CHECKING:
     from .rules import Rules
 
 # A fixed prefix keeps MACs with and without mac_only_encrypted apart (as in sops).
-_MAC_ONLY_INIT = hashlib.sha256(b"sops").digest()
+_MAC_ONLY_INIT = sha256(b"sops").digest()
 
 
 def new_hash(rules: Rules) -> Any:
     """The running hash for a file with these rules (fed each value's plaintext)."""
-    h = hashlib.sha512()
+    h = sha512()
     if rules.mac_only_encrypted:
         h.update(_MAC_ONLY_INIT)
     return h
@@ -39,6 +37,6 @@ def check(cipher: crypto.Cipher, metadata: Metadata, digest: str, label: str) ->
     except (_token.MalformedToken, crypto.AuthenticationFailed):
         raise MacMismatchError(f"{label}: the MAC does not authenticate "
                                "(the MAC or lastmodified was changed)") from None
-    if not hmac.compare_digest(stored.encode(), digest.encode()):
+    if not compare_digest(stored.encode(), digest.encode()):
         raise MacMismatchError(f"{label}: MAC mismatch: the values were changed, added, "
                                "removed or reordered")

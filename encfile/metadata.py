@@ -18,7 +18,6 @@ metadata keys, and drops them when it rewrites a file):
 from __future__ import annotations
 
 import itertools
-import re
 
 from . import keysources, values
 from .errors import InputError, NotEncryptedError
@@ -271,14 +270,28 @@ def flatten(block: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-_SPLIT = re.compile(f"({_MAP}|{_LIST})")
+def _split_flat(key: str) -> list[str]:
+    """``key`` cut at each ``__map_`` and ``__list_``, the markers kept (as a regex split would)."""
+    parts: list[str] = []
+    start = 0
+    while True:
+        at_map, at_list = key.find(_MAP, start), key.find(_LIST, start)
+        if at_map < 0 and at_list < 0:
+            parts.append(key[start:])
+            return parts
+        if at_list < 0 or 0 <= at_map < at_list:
+            at, sep = at_map, _MAP
+        else:
+            at, sep = at_list, _LIST
+        parts += (key[start:at], sep)
+        start = at + len(sep)
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """Inverse of :func:`flatten` (lists rebuilt by index, in any order of the pairs)."""
     root: dict[str, Any] = {}
     for key, value in pairs:
-        parts = _SPLIT.split(key)
+        parts = _split_flat(key)
         path: list[str | int] = [parts[0]]
         for sep, name in zip(parts[1::2], parts[2::2], strict=True):
             if sep == _LIST:

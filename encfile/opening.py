@@ -8,11 +8,11 @@ returned until the whole file has authenticated.
 
 from __future__ import annotations
 
-import hmac
 import warnings
 
 from . import crypto, datakey, formats, layout, mac, values
 from . import token as _token
+from .digest import compare_digest
 from .errors import (
     EncfileNote,
     EncfileWarning,
@@ -89,7 +89,7 @@ class Opened:
 
     def same_key(self, other: Opened) -> bool:
         """Do the two files share a data key? (Compared in constant time.)"""
-        return hmac.compare_digest(self._key, other._key)
+        return compare_digest(self._key, other._key)
 
     def stash(self) -> Stash:
         """Each token of the file by (AAD, type, plaintext); the last one wins, as in sops."""
@@ -342,10 +342,10 @@ def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest:
         to_bytes = values.to_bytes
         shape = [f"{aad}\x1f{len(to_bytes(n.out[1] if n.out is not None else n.text))}"
                  for aad, n in state.walked]
-        if not hmac.compare_digest(str(sealed["shape"]), layout.comment_digest(shape)):
+        if not compare_digest(str(sealed["shape"]), layout.comment_digest(shape)):
             raise TamperedValueError(f"{label}: its structure was changed (a key renamed, an "
                                      "empty value added or removed, or clear values re-split)")
-    if "keys" in sealed and not hmac.compare_digest(str(sealed["keys"]),
+    if "keys" in sealed and not compare_digest(str(sealed["keys"]),
                                                     layout.key_outline(parsed.roots)):
         raise TamperedValueError(f"{label}: its keys were renamed or re-nested (sops joins key "
                                  "paths with ':', so `a:b` and `a` > `b` look alike to it)")
@@ -357,7 +357,7 @@ def _check_layout(sealed: dict[str, Any], *, comments: list[str], paths: dict[in
     """What the layout vouches for beyond the MAC: comments, value positions, token types,
     hidden values. ("bound" and "types" are absent from layouts of encfile 0.1.0.)"""
     def same(expected: object, actual: object) -> bool:
-        return hmac.compare_digest(str(expected), str(actual))
+        return compare_digest(str(expected), str(actual))
 
     if not same(sealed.get("comments"), layout.comment_digest(comments) if comments else None):
         raise TamperedValueError(f"{label}: its comments were changed, removed or reordered")

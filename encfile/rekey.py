@@ -86,8 +86,17 @@ def delete_group(metadata: Metadata, index: int,
     if len(groups) == 1:
         raise RecipientError("the file's only key group cannot be deleted")
     del groups[index]
-    threshold = shamir_threshold if shamir_threshold is not None \
-        else min(metadata.shamir_threshold or len(groups), len(groups))
+    threshold = shamir_threshold
+    if threshold is None:
+        # As sops: a threshold the groups left cannot meet is refused, not lowered behind
+        # the user's back (3 of 3 becoming 2 of 2 opens the file with fewer keys).
+        threshold = metadata.shamir_threshold or len(groups)  # 0: every group, as sops
+        if threshold > len(groups):
+            raise RecipientError(f"deleting key group {index} leaves {len(groups)} key "
+                                 f"group{'s' if len(groups) > 1 else ''} for a shamir "
+                                 f"threshold of {threshold}",
+                                 hints=["give a threshold the groups left can meet"],
+                                 remedy="threshold")
     return groups, _checked_threshold(threshold, len(groups))
 
 

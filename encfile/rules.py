@@ -11,11 +11,11 @@ of their enclosing map or list. Regexes are matched unanchored, as Go's
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from functools import cached_property
-
 from .errors import EncfileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 RULE_NAMES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
@@ -57,6 +57,8 @@ class Rules:
             )
         for name in RULE_NAMES:
             if name.endswith("regex") and getattr(self, name):
+                import re  # only for regex rules: re costs 3 ms of a start
+
                 try:
                     re.compile(getattr(self, name))
                 except re.error as err:
@@ -106,18 +108,25 @@ class Rules:
         """``(a match means encrypted, suffix or compiled regex)`` for the path rules."""
         return self._path_test
 
-    @cached_property
+    @property
     def _path_test(self) -> tuple[bool, object] | None:
-        """(match_means_encrypted, predicate) for the path rules, None otherwise."""
+        """(match_means_encrypted, predicate) for the path rules, None otherwise (made
+        once: the instance is immutable, so the result is kept in its __dict__)."""
+        cached = self.__dict__.get("_path_test_value", False)
+        if cached is not False:
+            return cached  # type: ignore[no-any-return]
+        test: tuple[bool, object] | None = None
         if self.unencrypted_suffix:
-            return False, self.unencrypted_suffix
-        if self.encrypted_suffix:
-            return True, self.encrypted_suffix
-        if self.unencrypted_regex:
-            return False, re.compile(self.unencrypted_regex)
-        if self.encrypted_regex:
-            return True, re.compile(self.encrypted_regex)
-        return None
+            test = (False, self.unencrypted_suffix)
+        elif self.encrypted_suffix:
+            test = (True, self.encrypted_suffix)
+        elif self.unencrypted_regex or self.encrypted_regex:
+            import re
+
+            test = (False, re.compile(self.unencrypted_regex)) if self.unencrypted_regex \
+                else (True, re.compile(self.encrypted_regex))
+        self.__dict__["_path_test_value"] = test
+        return test
 
     def component_matches(self, key: str) -> bool:
         """Does one key-path component match the active path rule?"""
@@ -129,7 +138,7 @@ class Rules:
             return key.endswith(pred)
         return pred.search(key) is not None  # type: ignore[attr-defined]
 
-    @cached_property
+    @property
     def uses_comments(self) -> bool:
         return bool(self.unencrypted_comment_regex or self.encrypted_comment_regex)
 
@@ -139,6 +148,8 @@ class Rules:
         test = self._path_test
         if test is not None:
             return matched if test[0] else not matched
+        import re
+
         if self.unencrypted_comment_regex:
             rx = re.compile(self.unencrypted_comment_regex)
             return not any(rx.search(c) for level in stack for c in level)

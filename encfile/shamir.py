@@ -9,7 +9,9 @@ polynomial x^8 + x^4 + x^3 + x + 1; addition is XOR.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 _POLY = 0x11B
 

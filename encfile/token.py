@@ -16,18 +16,39 @@ accepted: it is not tampering, since the bytes are what GCM authenticates.
 from __future__ import annotations
 
 import binascii
-import re
 
 from .crypto import AuthenticationFailed, Cipher
 
 TOKEN_TYPES = frozenset({"str", "int", "float", "bool", "time", "comment", "bytes"})
 PREFIX = "ENC[AES256_GCM,"
+# str.translate deletes every base64 character: what is left of a field must be its padding
+_B64_ALPHABET = dict.fromkeys(map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789+/"))
 
-# Each field: base64 characters, then at most two '=' at the very end (length checked below).
-_TOKEN_RE = re.compile(
-    r"ENC\[AES256_GCM,data:([A-Za-z0-9+/]*={0,2}),iv:([A-Za-z0-9+/]+={0,2}),"
-    r"tag:([A-Za-z0-9+/]+={0,2}),type:([a-z]+)\]\Z"
-)
+
+def _fields(text: str) -> tuple[str, str, str, str] | None:
+    """``(data, iv, tag, type)`` of ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]``, with
+    each base64 field of the alphabet followed by at most two '=' (iv and tag not empty)
+    and the type lowercase letters; else None. (With str methods: ``re`` costs 3 ms of
+    every start.)"""
+    if not text.startswith(PREFIX) or not text.endswith("]"):
+        return None
+    parts = text[15:-1].split(",")
+    if len(parts) != 4:
+        return None
+    data, iv, tag, kind = parts
+    if not (data.startswith("data:") and iv.startswith("iv:") and tag.startswith("tag:")
+            and kind.startswith("type:")):
+        return None
+    data, iv, tag, kind = data[5:], iv[3:], tag[4:], kind[5:]
+    if not iv or not tag or not kind or not (kind.isascii() and kind.isalpha()
+                                              and kind.islower()):
+        return None
+    for field in (data, iv, tag):
+        rest = field.translate(_B64_ALPHABET)
+        if rest and (len(rest) > 2 or rest.strip("=") or not field.endswith(rest)):
+            return None
+    return data, iv, tag, kind
 
 
 class MalformedToken(ValueError):
@@ -64,7 +85,7 @@ def looks_like_token(text: str) -> bool:
 
 
 def _b64(field: str) -> bytes:
-    """Strict padded standard base64 (the regex has checked the alphabet and '=' placement)."""
+    """Strict padded standard base64 (:func:`_fields` has checked the alphabet and '=')."""
     if len(field) % 4 or field.endswith("==="):
         raise MalformedToken("invalid base64")
     return binascii.a2b_base64(field)
@@ -72,10 +93,10 @@ def _b64(field: str) -> bytes:
 
 def parse(text: str) -> Token:
     """Parse a token string; raise :class:`MalformedToken` if it is not one."""
-    m = _TOKEN_RE.match(text)
-    if not m:
+    found = _fields(text)
+    if found is None:
         raise MalformedToken("not an ENC[AES256_GCM,...] value")
-    data, iv, tag, kind = m.groups()
+    data, iv, tag, kind = found
     if kind not in TOKEN_TYPES:
         raise MalformedToken(f"unknown type {kind!r}")
     return Token(_b64(data), _b64(iv), _b64(tag), kind)
@@ -87,10 +108,10 @@ def open_quick(cipher: Cipher, text: str, aad: bytes) -> tuple[str, bytes] | Non
     The hot path of decryption; on None the caller repeats the work with
     :func:`parse` and :func:`open_token` to say what is wrong.
     """
-    m = _TOKEN_RE.match(text)
-    if m is None:
+    found = _fields(text)
+    if found is None:
         return None
-    data, iv, tag, kind = m.groups()
+    data, iv, tag, kind = found
     if len(data) % 4 or len(iv) != 44 or len(tag) != 24 or kind not in TOKEN_TYPES:
         return None
     a2b = binascii.a2b_base64

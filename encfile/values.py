@@ -15,25 +15,34 @@ MAC byte-identical to sops's and avoids Python's microsecond-only datetimes.
 from __future__ import annotations
 
 import math
-import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime as _dt
+    from typing import Any
 
 KINDS = ("str", "int", "float", "bool", "time")
 
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _FLOAT_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                   "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan,
                   "+nan": math.nan, "-nan": math.nan}
 _BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
          "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:[.,]([0-9]+))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))\Z"
-)
+_PATTERNS: dict[str, object] = {}
+
+
+def _pattern(name: str) -> Any:
+    """A compiled pattern, on first use (``re`` costs 3 ms of a start that may not need it:
+    a file of strings never parses an int, a float or a time)."""
+    found = _PATTERNS.get(name)
+    if found is None:
+        import re
+
+        found = _PATTERNS[name] = re.compile({
+            "int": r"[+-]?[0-9]+\Z",
+            "float": r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z",
+        }[name])
+    return found
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -116,7 +125,7 @@ def parse_go_float(text: str) -> float:
     special = _FLOAT_SPECIAL.get(text.lower())
     if special is not None:
         return special
-    if not _FLOAT_RE.match(text):
+    if not _pattern("float").match(text):
         raise ValueError("not a float")
     value = float(text)
     if math.isinf(value):
@@ -126,7 +135,7 @@ def parse_go_float(text: str) -> float:
 
 def parse_go_int(text: str) -> int:
     """``strconv.Atoi`` on a 64-bit platform."""
-    if not _INT_RE.match(text):
+    if not _pattern("int").match(text):
         raise ValueError("not an int")
     value = int(text)
     if not INT64_MIN <= value <= INT64_MAX:
@@ -172,12 +181,41 @@ def nanos_of(fraction: str | None) -> int:
     return int(fraction[:9].ljust(9, "0"))
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _rfc3339_fields(text: str) -> tuple[int, int, int, int, int, int, str, str] | None:
+    """(year, month, day, hour, minute, second, fraction, zone) of
+    ``YYYY-MM-DD[Tt]hh:mm:ss[(.|,)digits](Z|z|(+|-)hh:mm)``, or None (str methods: the
+    metadata's lastmodified is read on every decrypt, and ``re`` costs 3 ms to import)."""
+    if (len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt"
+            or text[13] != ":" or text[16] != ":"):
+        return None
+    parts = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+    if not all(_ascii_digits(p) for p in parts):
+        return None
+    rest, fraction = text[19:], ""
+    if rest[:1] in (".", ","):
+        end = 1
+        while end < len(rest) and "0" <= rest[end] <= "9":
+            end += 1
+        if end == 1:
+            return None
+        fraction, rest = rest[1:end], rest[end:]
+    if not (rest in ("Z", "z") or (len(rest) == 6 and rest[0] in "+-" and rest[3] == ":"
+                                   and _ascii_digits(rest[1:3]) and _ascii_digits(rest[4:6]))):
+        return None
+    year, month, day, hour, minute, second = (int(p) for p in parts)
+    return year, month, day, hour, minute, second, fraction, rest
+
+
 def parse_rfc3339(text: str) -> str:
     """Validate a ``type:time`` plaintext (Go ``time.UnmarshalText``); return it unchanged."""
-    m = _RFC3339.match(text)
-    if not m:
+    fields = _rfc3339_fields(text)
+    if fields is None:
         raise ValueError("not an RFC 3339 time")
-    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    year, month, day, hour, minute, second = fields[:6]
     if not (valid_date(year, month, day) and hour < 24 and minute < 60 and second < 60):
         raise ValueError("time out of range")
     return text
@@ -187,16 +225,16 @@ def time_to_python(text: str) -> _dt.datetime:
     """A ``type:time`` text as an aware datetime (nanoseconds truncated to microseconds)."""
     import datetime as _dt
 
-    m = _RFC3339.match(text)
-    if not m:
+    fields = _rfc3339_fields(text)
+    if fields is None:
         raise ValueError("not an RFC 3339 time")
-    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    micros = nanos_of(m.group(7)) // 1000
-    if m.group(8):
+    year, month, day, hour, minute, second, fraction, zone = fields
+    micros = nanos_of(fraction) // 1000
+    if zone in ("Z", "z"):
         tz = _dt.timezone.utc
     else:
-        delta = _dt.timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
-        tz = _dt.timezone(-delta if m.group(9) == "-" else delta)
+        delta = _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        tz = _dt.timezone(-delta if zone[0] == "-" else delta)
     return _dt.datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
 
 

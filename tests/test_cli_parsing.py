@@ -59,7 +59,7 @@ def parsed(argv: list[str]) -> dict[str, Any]:
     (["rotate", "--add-age", "a", "--add-age=b", "f"], {"add_age": ["a", "b"], "files": ["f"]}),
     (["exec", "-f", "s.env", "--prefix", "APP_", "./app", "--help"],
      {"files": ["s.env"], "prefix": "APP_", "command": ["./app", "--help"]}),
-    (["exec", "--", "env", "-i"], {"command": ["env", "-i"]}),
+    (["exec", "--", "env", "-i"], {"command": ["env", "-i"], "after_dashes": True}),
     (["exec-file", "s.json", "cat", "{}"], {"file": "s.json", "command": ["cat", "{}"]}),
     (["set", "f", '["a"]', "1"], {"file": "f", "path": '["a"]', "value": "1"}),
     (["updatekeys", "-y", "secrets/"], {"yes": True, "paths": ["secrets/"]}),

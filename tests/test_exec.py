@@ -154,24 +154,6 @@ def test_no_plaintext_left_on_disk(project: Path, exec_env: dict[str, str],
         assert b"hunter2" not in path.read_bytes()
 
 
-def test_exec_start_is_lean(project: Path, exec_env: dict[str, str]) -> None:
-    """exec imports neither typer nor ruamel, nor typing, dataclasses or datetime (10 ms of
-    start-up together), when -f names a dotenv file. (pathlib is off the path too, but runpy
-    and an editable install import it.)"""
-    probe = ("import runpy, sys; sys.argv = ['encfile', 'exec', '-f', 'extra.enc.env', '--', "
-             "sys.executable, '-c', 'pass']\n"
-             "import os\n_real = os.execvpe\n"
-             "def fake(file, args, env):\n"
-             "    print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('typer', 'ruamel', 'keyring', 'click', 'typing', 'dataclasses', "
-             "'inspect', 'datetime')))\n    sys.exit(0)\n"
-             "os.execvpe = fake\nrunpy.run_module('encfile', run_name='__main__')\n")
-    result = subprocess.run([sys.executable, "-c", probe], env=exec_env, cwd=project,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
-
-
 # -- --watch ----------------------------------------------------------------------------------------
 
 # "start" is printed once the handler is in place: a SIGTERM the test sends after reading it

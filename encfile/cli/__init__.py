@@ -81,7 +81,6 @@ def _resolve(args: list[str]) -> tuple[list[str], object, list[str]]:
 
 
 def _run(args: list[str]) -> int:
-    import importlib
     import warnings
 
     from .parse import normalize, parse
@@ -95,7 +94,8 @@ def _run(args: list[str]) -> int:
     Out.force = bool(parsed.force)
     Out.name_override = parsed.filename_override or None
     module, _, function = cmd.run.partition(":")  # type: ignore[attr-defined]
-    result = getattr(importlib.import_module(module), function)(parsed)
+    # __import__, not importlib.import_module: the importlib package is not on the fast path.
+    result = getattr(__import__(module, fromlist=[function]), function)(parsed)
     return int(result or 0)
 
 
@@ -115,7 +115,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
             write_stdout(version_line(program_name()).encode())
             sys.exit(0)
-        if args[:1] in (["--install-completion"], ["--show-completion"]):
+        if args[:1] == ["--show-completion"]:  # the shell named, else $SHELL's
+            sys.exit(_run(["completion", args[1] if len(args) > 1
+                           else os.path.basename(os.environ.get("SHELL", ""))]))
+        if args[:1] == ["--install-completion"]:
             from . import app
 
             sys.exit(app.build().main(args=args, prog_name=app.PROG))

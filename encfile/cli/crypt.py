@@ -95,7 +95,6 @@ def _check_stream(files: list[str], input_type: str | None, output_type: str | N
 def decrypt(a: Args) -> None:
     from .. import extract as _extract
     from .. import files as _files
-    from .. import fsutil
     from ..opening import open_text
 
     if a.in_place and a.output:
@@ -145,6 +144,8 @@ def decrypt(a: Args) -> None:
     for line in keyring.tried:
         info(f"identity source {line}")
     if a.in_place:
+        from .. import fsutil  # only when writing: standard output needs none of it
+
         for path, plain in results:
             fsutil.atomic_write(path, plain.encode("utf-8", "surrogateescape"))
         return
@@ -154,6 +155,8 @@ def decrypt(a: Args) -> None:
         raise _stream_error()
     data = _files.join_yaml_stream(plains).encode("utf-8", "surrogateescape")
     if a.output:
+        from .. import fsutil
+
         fsutil.write_output(a.output, data, private=True, force=Out.force)
     else:
         write_stdout(data)

@@ -113,8 +113,7 @@ def edit(a: Args) -> None:
                     edited = _strip_error_header(_api.decode_text(handle.read(), "the edited "
                                                                   "file", binary=binary), header)
                 if edited == plain and opened is not None:
-                    info("no changes")
-                    return
+                    raise errors.NotModifiedError(f"{label} has not changed: nothing written")
                 if edited == last_failed:
                     raise errors.EncfileError(f"{label} was not changed: the edit still does "
                                               "not parse")

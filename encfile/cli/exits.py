@@ -29,6 +29,7 @@ TABLE: tuple[tuple[int, str, tuple[type[errors.EncfileError], ...]], ...] = (
     (100, "no such file", (errors.FileMissingError,)),
     (128, "no identity matched (the message lists recipients and the sources tried)",
      (errors.NoIdentityError,)),
+    (200, "`edit` saved without a change: nothing written", (errors.NotModifiedError,)),
     (203, "the file is already encrypted", (errors.AlreadyEncryptedError,)),
 )
 KEYBOARD_INTERRUPT = 85  # sops's number for ^C

@@ -4,7 +4,6 @@ environment or at a path in memory. encfile becomes the program (same pid), or w
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -252,7 +251,9 @@ def _sops_form_exec_file(a: Args, content: Any, env: dict[str, str]) -> NoReturn
             sys.exit(0)
         code = child.wait()
         if not a.no_fifo and writer.is_alive():  # never opened: let the writer go
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib is not on exec's path
                 os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
             writer.join(5)
     sys.exit(128 - code if code < 0 else code)

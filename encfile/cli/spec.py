@@ -407,18 +407,3 @@ COMMANDS = _Commands({
 #: sops's mode flags: ``encfile -d FILE`` is ``encfile decrypt FILE``, wherever the flag is.
 MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt",
          "-r": "rotate", "--rotate": "rotate"}
-
-#: A library error's ``remedy`` as the hint that names this CLI's flag for it.
-REMEDIES = {
-    "recipients": "pass --age age1… (comma-separated for several), or set SOPS_AGE_RECIPIENTS",
-    "extract": "add --extract PATH to print one part",
-    "drop_unsupported": "pass --drop-unsupported-keys to drop them",
-    "flatten": "drop --no-flatten",
-    "no_flatten": "or use --no-flatten",
-    "force": "pass --force to write through it",
-    "allow_disk": "or pass --allow-disk-temp to accept a temp file on disk",
-    "global": "or use --global",
-    "no_hook": "or pass --no-hook",
-    "exec_file": "or name the file with -f FILE",
-    "exec_flatten": "'encfile exec' turns nested keys into names like DB_PASSWORD",
-}

@@ -135,7 +135,7 @@ def write_stderr(text: str) -> None:
 def fail(err: errors.EncfileError) -> NoReturn:
     """Report an error (its hints, then the flag for its remedy) and exit with its code."""
     from . import exits
-    from .spec import REMEDIES
+    from .remedies import REMEDIES
 
     say("error", err.message)
     for hint in err.hints:

@@ -11,11 +11,13 @@ Codecs know no crypto. Modules are imported only when their format is used.
 
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
 
 from ..errors import InputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
 
 # name -> module; adding a format means one module and one line here.
 _CODECS = {
@@ -35,7 +37,8 @@ def get(name: str) -> ModuleType:
     module = _CODECS.get(name)
     if module is None:
         raise InputError(f"unknown format {name!r}", hints=[f"formats: {', '.join(FORMATS)}"])
-    return importlib.import_module(module)
+    codec: ModuleType = __import__(module, fromlist=["parse"])
+    return codec
 
 
 def detect(path: str) -> str:

@@ -27,8 +27,6 @@ quotes as Node's dotenv reads them. The metadata is sops's flat
 
 from __future__ import annotations
 
-import re
-
 from ..metadata import flatten, unflatten
 from ..tree import Branch, Comment, Scalar
 from .splice import apply, overrides_of
@@ -210,11 +208,9 @@ class ParsedDotenv:
 
 # -- reading values as programs do ----------------------------------------------------------
 
-_EXPORT = re.compile(r"\s*export[ \t]+")
 _DOUBLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'",
                    "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-_ESCAPE = re.compile(r"\\(.)", re.S)
-_INLINE_COMMENT = re.compile(r"[ \t]+#.*", re.S)
+_SINGLE_ESCAPES = {"'": "'", "\\": "\\"}
 
 
 def interpret_key(key: str) -> str:
@@ -223,12 +219,29 @@ def interpret_key(key: str) -> str:
     A byte order mark in front (the first key of a file sops encrypted with one) goes too.
     """
     key = key.removeprefix("\ufeff")
-    match = _EXPORT.match(key)
-    name = key[match.end():] if match else key
-    name = name.strip()
+    bare = key.lstrip()
+    if bare.startswith("export") and bare[6:7] in (" ", "\t"):
+        key = bare[6:].lstrip(" \t")
+    name = key.strip()
     if len(name) >= 2 and name[0] == name[-1] == "'":
         name = name[1:-1]
     return name
+
+
+def _unescape(inner: str, escapes: dict[str, str]) -> str:
+    """Each backslash and the character after it, left to right, as ``escapes`` maps the
+    character (a pair it does not map stays as it is)."""
+    at = inner.find("\\")
+    if at < 0:
+        return inner
+    out: list[str] = []
+    start = 0
+    while 0 <= at < len(inner) - 1:
+        out += (inner[start:at], escapes.get(inner[at + 1], inner[at:at + 2]))
+        start = at + 2
+        at = inner.find("\\", start)
+    out.append(inner[start:])
+    return "".join(out)
 
 
 def interpret(source: str) -> str:
@@ -245,20 +258,26 @@ def interpret(source: str) -> str:
         if end > 0:
             inner = value[1:end]
             if quote == '"':
-                return _ESCAPE.sub(lambda m: _DOUBLE_ESCAPES.get(m.group(1), m.group()), inner)
+                return _unescape(inner, _DOUBLE_ESCAPES)
             if quote == "'":
-                return _ESCAPE.sub(lambda m: m.group(1) if m.group(1) in "'\\" else m.group(),
-                                   inner)
+                return _unescape(inner, _SINGLE_ESCAPES)
             return inner
     value = value.rstrip("\r")
-    return _INLINE_COMMENT.sub("", value).strip(" \t")
+    # An inline comment: the first '#' after a space or tab, with the run of them before it.
+    hash_at = value.find("#", 1)
+    while hash_at > 0 and value[hash_at - 1] not in " \t":
+        hash_at = value.find("#", hash_at + 1)
+    if hash_at > 0:
+        value = value[:hash_at].rstrip(" \t")
+    return value.strip(" \t")
 
 
 # -- parsing ---------------------------------------------------------------------------------
 
 # A line that needs no care: a key not starting with '#' or a space, then '=' and a value
-# that does not start with a quote or a space (so it cannot run over several lines).
-_SIMPLE = re.compile(r"([^#\s=][^\n=]*)=((?:[^\"'`\s][^\n\r]*)?)(?:\n|\Z)")
+# that does not start with a quote or a space (so it cannot run over several lines) and holds
+# no carriage return. Found with str methods: the parser imports no re.
+_NOT_SIMPLE_START = "\"'`"
 
 
 def parse(text: str) -> ParsedDotenv:
@@ -270,31 +289,34 @@ def parse(text: str) -> ParsedDotenv:
         notes.append("sops reads its byte order mark as part of the first line")
     size = len(text)
     line_no = 0
-    simple = _SIMPLE.match
+    find = text.find
     scalars = parsed.scalars
     while pos < size:
         line_no += 1
-        m = simple(text, pos)
-        if m is not None:  # the common KEY=value line (no quote, no space after '=')
-            key = m.group(1)
-            start, end = m.span(2)
-            nxt = m.end()
-            raw = m.group(2)
+        eol = find("\n", pos)
+        if eol < 0:
+            eol = nxt = size
+        else:
+            nxt = eol + 1
+        eq = find("=", pos, eol)
+        if (eq > pos and text[pos] != "#" and not text[pos].isspace()
+                and (eq + 1 == eol or (text[eq + 1] not in _NOT_SIMPLE_START
+                                       and not text[eq + 1].isspace()))
+                and find("\r", eq + 1, eol) < 0):
+            # the common KEY=value line
+            key = text[pos:eq]
+            raw = text[eq + 1:eol]
             if key.startswith(META_PREFIX):
                 parsed.meta_pairs.append((key[len(META_PREFIX):], raw.replace("\\n", "\n")))
                 parsed.meta_lines.append((pos, nxt))
             else:
-                node = Scalar("str", raw.replace("\\n", "\n") if "\\" in raw else raw, start,
-                              end, len(scalars))
+                node = Scalar("str", raw.replace("\\n", "\n") if "\\" in raw else raw, eq + 1,
+                              eol, len(scalars))
                 scalars.append(node)
                 root.append((key, node))
                 parsed.data_end = nxt
             pos = nxt
             continue
-        eol = text.find("\n", pos)
-        if eol < 0:
-            eol = size
-        nxt = eol + 1
         if eol == pos:  # an empty line
             parsed.blank_spans.append((pos, eol))
             pos = nxt

@@ -168,8 +168,11 @@ class ParsedJson:
             else:  # a sops-made file of no data: sops prints `{}`
                 start, end = self.root.start + 1, self.root.end - 1
             splices.append((start, end, ""))
-        if "tail" in layout:
-            splices.append((self.root.end, len(self.text), str(layout["tail"])))
+        # What follows the object: the file's own bytes for a file encfile wrote; one line
+        # break for any other, as sops prints it.
+        tail = str(layout["tail"]) if "tail" in layout else "\n"
+        if self.text[self.root.end:] != tail:
+            splices.append((self.root.end, len(self.text), tail))
         bom = "\ufeff" if self.bom or layout.get("bom") else ""
         return bom + apply(self.text, splices)
 

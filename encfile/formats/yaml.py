@@ -31,7 +31,6 @@ layout and gets default renderings for decrypted values.
 
 from __future__ import annotations
 
-import json
 import re
 
 from .. import values
@@ -236,6 +235,8 @@ class ParsedYaml:
     def _metadata_text(self, doc: YamlDoc, metadata: dict[str, Any]) -> str:
         nl = self.nl
         if doc.flow_root:
+            import json  # a flow-style document only
+
             return doc.flow_prefix + json.dumps({"sops": metadata}, ensure_ascii=False)[1:-1]
         block = yaml_emit.emit_block({"sops": metadata}, doc.root_col, doc.step or 4, nl)
         if not self._ends_with_newline_at(doc.insert_at):

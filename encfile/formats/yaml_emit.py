@@ -168,8 +168,10 @@ def _is_datetime(value: object) -> bool:
     return module is not None and isinstance(value, module.datetime)
 
 
-def _block_value(value: Any, col: int, nl: str) -> str:
-    """A scalar after ``key: `` or ``- `` in block context (strings may be literal blocks)."""
+def _block_value(value: Any, col: int, base: int, nl: str) -> str:
+    """A scalar after ``key: `` or ``- `` in block context. A multi-line string becomes a
+    literal block whose lines start at column ``col`` (``base``: the column of the key or
+    dash it belongs to, for an indentation indicator)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -181,22 +183,40 @@ def _block_value(value: Any, col: int, nl: str) -> str:
     if _is_datetime(value):
         return str(value.isoformat()).replace("+00:00", "Z")
     s = str(value)
-    if "\n" in s:
-        literal = _literal(s, col, nl)
+    # go-yaml writes a multi-line string as a literal block unless a space ends it or
+    # comes before a line break (those only a quoted string keeps).
+    if "\n" in s and not s.endswith(" ") and " \n" not in s:
+        literal = _literal(s, col, nl, base=base, keep_ok=True)
         if literal is not None:
             return literal
     return quote_string(s, False)
 
 
+class _Indent:
+    """go-yaml's indentation (yaml.v3, as sops writes): what a key's value moves to is the
+    next multiple of the step (counted from the root's column); what follows a ``- `` is
+    two columns in."""
+
+    __slots__ = ("nl", "root", "step")
+
+    def __init__(self, root: int, step: int, nl: str) -> None:
+        self.root, self.step, self.nl = root, step, nl
+
+    def under(self, col: int) -> int:
+        """The column of a key's block value (nested keys, dashes, literal lines)."""
+        return self.root + self.step * ((col - self.root + self.step) // self.step)
+
+
 def emit_block(data: dict[str, Any], col: int, step: int, nl: str) -> str:
     """``data`` as block-style YAML lines starting at column ``col``."""
     out: list[str] = []
-    _emit_map(data, col, step, nl, out, first_prefix=None)
+    _emit_map(data, col, _Indent(col, step, nl), out, first_prefix=None)
     return "".join(out)
 
 
-def _emit_map(data: dict[str, Any], col: int, step: int, nl: str, out: list[str],
+def _emit_map(data: dict[str, Any], col: int, ind: _Indent, out: list[str],
               first_prefix: str | None) -> None:
+    nl = ind.nl
     for i, (key, value) in enumerate(data.items()):
         prefix = first_prefix if (i == 0 and first_prefix is not None) else " " * col
         head = f"{prefix}{quote_string(str(key), False)}:"
@@ -205,28 +225,32 @@ def _emit_map(data: dict[str, Any], col: int, step: int, nl: str, out: list[str]
                 out.append(f"{head} {{}}{nl}")
             else:
                 out.append(head + nl)
-                _emit_map(value, col + step, step, nl, out, None)
+                _emit_map(value, ind.under(col), ind, out, None)
         elif isinstance(value, list):
             if not value:
                 out.append(f"{head} []{nl}")
             else:
                 out.append(head + nl)
-                _emit_seq(value, col + step, step, nl, out)
+                _emit_seq(value, ind.under(col), ind, out, None)
         else:
-            out.append(f"{head} {_block_value(value, col + 2, nl)}{nl}")
+            out.append(f"{head} {_block_value(value, ind.under(col), col, nl)}{nl}")
 
 
-def _emit_seq(items: list[Any], col: int, step: int, nl: str, out: list[str]) -> None:
-    for item in items:
+def _emit_seq(items: list[Any], col: int, ind: _Indent, out: list[str],
+              first_prefix: str | None) -> None:
+    """A block sequence with its dashes at ``col``; a sequence in a sequence starts on its
+    parent's line (``- - item``), as go-yaml writes it."""
+    nl = ind.nl
+    for i, item in enumerate(items):
+        prefix = first_prefix if (i == 0 and first_prefix is not None) else " " * col
         if isinstance(item, dict) and item:
-            _emit_map(item, col + 2, step, nl, out, first_prefix=" " * col + "- ")
+            _emit_map(item, col + 2, ind, out, first_prefix=prefix + "- ")
         elif isinstance(item, list) and item:
-            out.append(" " * col + "-" + nl)
-            _emit_seq(item, col + 2, step, nl, out)
+            _emit_seq(item, col + 2, ind, out, first_prefix=prefix + "- ")
         else:
             rendered = "{}" if isinstance(item, dict) else "[]" if isinstance(item, list) else \
-                _block_value(item, col + 2, nl)
-            out.append(f"{' ' * col}- {rendered}{nl}")
+                _block_value(item, col + 2, col, nl)
+            out.append(f"{prefix}- {rendered}{nl}")
 
 
 def dump(data: Any, nl: str = "\n", indent: int = 4) -> str:
@@ -236,10 +260,10 @@ def dump(data: Any, nl: str = "\n", indent: int = 4) -> str:
         return emit_block(data, 0, indent, nl)
     if isinstance(data, list) and data:
         out: list[str] = []
-        _emit_seq(data, 0, indent, nl, out)
+        _emit_seq(data, 0, _Indent(0, indent, nl), out, None)
         return "".join(out)
     if isinstance(data, dict):
         return "{}" + nl
     if isinstance(data, list):
         return "[]" + nl
-    return _block_value(data, 2, nl) + nl
+    return _block_value(data, indent, 0, nl) + nl

@@ -25,8 +25,6 @@ and KMS keys never imports boto3 when an age identity opens it.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -135,7 +133,7 @@ def handler(kind: str) -> type[MasterKey] | None:
     module = KINDS.get(kind)
     if module is None:
         return None
-    cls: type[MasterKey] = importlib.import_module(module).Key
+    cls: type[MasterKey] = __import__(module, fromlist=["Key"]).Key
     return cls
 
 

@@ -119,13 +119,20 @@ def test_encrypt_from_stdin_with_a_filename_override(sb: Sandbox) -> None:
 
 
 def test_decrypt_from_stdin(sb: Sandbox) -> None:
+    """With both types given, as sops needs them; encfile also takes --input-type alone
+    (sops then writes binary, and refuses: code 4)."""
     make = fresh_encrypted(sb, "s.yaml", "a: 1\nb: two\n")
     outputs = {}
     for tool in ("sops", "encfile"):
         enc = make(tool).read_bytes()
-        result = sb.run(tool, "decrypt", "--input-type", "yaml", input=enc)
+        result = sb.run(tool, "decrypt", "--input-type", "yaml", "--output-type", "yaml",
+                        input=enc)
         assert result.returncode == 0, result.stderr
         outputs[tool] = load_docs(result.stdout.decode())
+        alone = sb.run(tool, "decrypt", "--input-type", "yaml", input=enc)
+        assert alone.returncode == (4 if tool == "sops" else 0), alone.stderr
+        if tool == "encfile":
+            assert alone.stdout == result.stdout
     assert outputs["sops"] == outputs["encfile"] == [{"a": 1, "b": "two"}]
 
 
@@ -162,6 +169,18 @@ def test_set_forms(sb: Sandbox, form: str) -> None:
         shown = sb.run(tool, "decrypt", path)
         data[tool] = json.loads(shown.stdout)
     assert data["sops"] == data["encfile"] == {"a": {"aa": "aaa"}, "b": "ba"}
+
+
+def test_two_mode_flags_are_refused(sb: Sandbox) -> None:
+    """A deliberate difference: sops 3.11 warns (deprecated) and runs the last mode."""
+    make = fresh_encrypted(sb, "s.yaml", "a: 1\n")
+    path = make("encfile")
+    before = path.read_bytes()
+    for argv in (["-e", "-d", path], ["-d", "-r", "-i", path]):
+        result = sb.run("encfile", *argv)
+        assert result.returncode == 8 and result.stdout == b"", result.stderr
+        assert result.stderr.startswith(b"encfile: error: ")
+        assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize(("argv", "code"), [
@@ -261,15 +280,40 @@ def test_ini_output_is_go_inis(sb: Sandbox) -> None:
     assert results["encfile"].stdout == results["sops"].stdout
 
 
-@pytest.mark.parametrize("args", [["--output-type", "yaml"], ["--output-type", "yaml",
-                                                               "--indent", "2"],
-                                  ["--extract", '["a"]'], ["--extract", '["l"]'],
-                                  ["--extract", '["a"]["b"]["c"]']])
+@pytest.mark.parametrize("args", [["decrypt", "--output-type", "yaml"],
+                                  ["--indent", "2", "-d", "--output-type", "yaml"],  # global
+                                  ["decrypt", "--extract", '["a"]'],
+                                  ["decrypt", "--extract", '["l"]'],
+                                  ["decrypt", "--extract", '["a"]["b"]["c"]']])
 def test_conversions_and_extracts_as_sops_writes_them(sb: Sandbox, args: list[str]) -> None:
     make = fresh_encrypted(sb, "c.json", '{"a": {"b": {"c": 1}}, "l": [1, {"x": 2}]}')
-    results = sb.both(setup=lambda tool: ["decrypt", *args, make(tool)])
+    results = sb.both(setup=lambda tool: [*args, make(tool)])
     same_code(results)
     assert results["encfile"].stdout == results["sops"].stdout
+
+
+MULTILINE = {"a": "x\ny\n", "lead": " sp\nz", "nl": "\n\nq", "keep": "k\n\n", "tab": "t\tx\ny",
+             "sb": "s \nx", "end": "e\nf ",
+             "m": {"b": "p\nq", "s": ["i\nj", " lead\nk", {"c": "r\ns", "d": [" w\nv"]}],
+                   "ss": [["u\nv"], []], "e": {}}}
+
+
+@pytest.mark.parametrize("indent", ["4", "2"])
+def test_multi_line_strings_written_from_data_as_go_yaml_writes_them(sb: Sandbox,
+                                                                     indent: str) -> None:
+    """Literal blocks, their indentation indicators and chomping, quoted strings where a
+    space meets a line break, and compact ``- -``: sops's bytes, but where sops writes an
+    indicator that does not read back (a list item starting with a space, at indent 4)."""
+    make = fresh_encrypted(sb, "m.json", json.dumps(MULTILINE))
+    results = sb.both(setup=lambda tool: ["--indent", indent, "-d", "--output-type", "yaml",
+                                          make(tool)])
+    same_code(results)
+    ours, theirs = results["encfile"].stdout.decode(), results["sops"].stdout.decode()
+    if indent == "4":
+        assert "- |4-" in theirs
+        theirs = theirs.replace("- |4-", "- |2-")
+    assert ours == theirs
+    assert load_docs(ours) == [MULTILINE]
 
 
 def test_stores_indent_in_the_config(sb: Sandbox) -> None:
@@ -305,11 +349,21 @@ def test_groups_add_and_delete(sb: Sandbox) -> None:
             shown = sb.run(reader, "decrypt", path, env={"SOPS_AGE_KEY": both_keys,
                                                          "SOPS_AGE_KEY_FILE": ""})
             assert load_docs(shown.stdout.decode()) == [{"a": 1, "b": "two"}], shown.stderr
-        deleted = sb.run(tool, "groups", "delete", "--file", path, "-i", "1",
+        # Two groups at threshold 2: one group left cannot meet it, so both refuse...
+        before = path.read_bytes()
+        refused = sb.run(tool, "groups", "delete", "--file", path, "-i", "1",
+                         env={"SOPS_AGE_KEY": both_keys, "SOPS_AGE_KEY_FILE": ""})
+        assert refused.returncode == 1 and path.read_bytes() == before, refused.stderr
+        # ...until the threshold is given.
+        deleted = sb.run(tool, "groups", "delete", "--file", path, "-i",
+                         "--shamir-secret-sharing-threshold", "1", "1",
                          env={"SOPS_AGE_KEY": both_keys, "SOPS_AGE_KEY_FILE": ""})
         assert deleted.returncode == 0, deleted.stderr
-        assert "key_groups" not in load_docs(path.read_text())[0]["sops"] or \
-            len(load_docs(path.read_text())[0]["sops"]["key_groups"]) == 1
+        meta = load_docs(path.read_text())[0]["sops"]
+        assert len(meta.get("key_groups", [meta])) == 1
+        for reader in ("sops", "encfile"):
+            shown = sb.run(reader, "decrypt", path, env={"SOPS_AGE_KEY_FILE": str(KEY_FILE)})
+            assert load_docs(shown.stdout.decode()) == [{"a": 1, "b": "two"}], shown.stderr
 
 
 def test_rotate_in_the_old_form_adds_a_recipient(sb: Sandbox) -> None:
@@ -325,7 +379,6 @@ def test_rotate_in_the_old_form_adds_a_recipient(sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize(("argv", "code"), [
-    (["-e", "-d", "{f}"], 8),
     (["decrypt", "-i", "--output", "x", "{f}"], 8),
     (["decrypt", "--decryption-order", "age", "{f}"], 0),
     (["decrypt", "--enable-local-keyservice", "{f}"], 0),

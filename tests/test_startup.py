@@ -1,0 +1,138 @@
+"""The small-file ``-d`` and ``exec`` paths import only what they need.
+
+Start-up is most of the time of decrypting a small file, and every module on the
+path is paid on every run (a ``re`` import alone is 3 ms, against a 16 ms floor).
+This lists, module by module, what the path may import: for a 2-key dotenv file
+sops made, and one encfile wrote (which carries a layout), decrypted to standard
+output and run as ``exec``. A module added to the path fails it until it is
+either moved off the path or added here on purpose.
+
+The CLI runs as its console script does (``from encfile.cli import main``), in a
+Python started with ``-S``: ``site`` and an editable install's finder import
+pathlib, re and more before encfile starts, which would hide what encfile does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from conftest import KEY_FILE, ROOT, SOPS_VECTORS, TEST_PUBLIC, clean_env, run_encfile
+
+# What the path may import beyond a bare ``python -S``: the standard library's part...
+STDLIB = {
+    "__future__", "_collections", "_operator", "_sha2", "_sha256", "_sha512", "binascii",
+    "collections", "collections.abc", "itertools", "keyword", "math", "operator", "reprlib",
+    "types", "warnings",
+    "_json",  # the C scanner the layout is read with (encfile.jsontext), not json itself
+    "_cffi_backend", "_openssl", "_openssl.lib",  # cryptography's Rust binding loads them
+}
+# ...the two libraries the work needs (every module they import of themselves)...
+LIBRARIES = ("cryptography", "pyrage")
+# ...and encfile's own modules: the ones every path shares, and each path's own.
+SHARED_MODULES = {
+    "encfile", "encfile._api", "encfile._version", "encfile.errors",
+    "encfile.cli", "encfile.cli.common", "encfile.cli.parse", "encfile.cli.spec",
+    "encfile.cli.terminal",
+    "encfile.opening", "encfile.crypto", "encfile.datakey", "encfile.digest",
+    "encfile.formats", "encfile.formats.dotenv", "encfile.formats.splice",
+    "encfile.keysources", "encfile.keysources.age", "encfile.keysources.identities",
+    "encfile.layout", "encfile.mac", "encfile.metadata", "encfile.rules", "encfile.shamir",
+    "encfile.token", "encfile.tree", "encfile.values",
+}
+DECRYPT_MODULES = {"encfile.cli.crypt", "encfile.extract", "encfile.files"}
+EXEC_MODULES = {"encfile.cli.run", "encfile.cli.run_spec", "encfile.envmap"}
+LAYOUT_MODULES = {"encfile.jsontext"}  # a file encfile wrote: its sealed layout
+
+# The modules the issue names, checked on their own so that a failure reads plainly.
+NEVER = {"re", "enum", "hashlib", "_hashlib", "json", "typing", "dataclasses", "pathlib",
+         "contextlib", "functools", "subprocess", "datetime", "inspect", "importlib",
+         "tempfile", "typer", "click", "ruamel", "keyring"}
+
+# The probe imports nothing before it notes what is loaded: the arguments come in one
+# variable joined by unit separators, and the report goes out one name per line.
+PROBE = r"""
+import os, sys
+before = set(sys.modules)
+report_fd = int(os.environ.pop("PROBE_FD"))
+def report():
+    os.write(report_fd, "\n".join(sorted(set(sys.modules) - before)).encode())
+def execvpe(file, args, env):  # exec reached the point of running the command
+    report()
+    os._exit(0)
+os.execvpe = execvpe
+sys.argv = ["encfile", *os.environ.pop("PROBE_ARGS").split("\x1f")]
+from encfile.cli import main
+try:
+    main()
+except SystemExit as done:
+    if done.code:
+        raise
+report()
+"""
+
+
+def _imports(args: list[str], cwd: Path, env: dict[str, str]) -> set[str]:
+    paths = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    read, write = os.pipe()
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(ROOT), *sorted(paths)]),
+           "PROBE_ARGS": "\x1f".join(args), "PROBE_FD": str(write)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    try:
+        done = subprocess.run([sys.executable, "-S", "-c", PROBE], env=env, cwd=cwd,
+                              capture_output=True, timeout=60, pass_fds=(write,))
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as report:
+        modules = report.read()
+    assert done.returncode == 0, done.stderr.decode()
+    assert modules, f"the probe reported nothing: {done.stderr.decode()}"
+    return set(modules.decode().split())
+
+
+@pytest.fixture
+def files(tmp_path: Path, env: dict[str, str]) -> Path:
+    (tmp_path / "sops.enc.env").write_bytes((SOPS_VECTORS / "app.enc.env").read_bytes())
+    (tmp_path / "s.env").write_text("DB_PASSWORD=hunter2\nAPI_TOKEN=abc123\n")
+    made = run_encfile("-e", "--age", TEST_PUBLIC, "-o", str(tmp_path / "encfile.enc.env"),
+                       str(tmp_path / "s.env"), env=env)
+    assert made.returncode == 0, made.stderr
+    return tmp_path
+
+
+CASES = {
+    "decrypt a sops file": (["-d", "sops.enc.env"], DECRYPT_MODULES),
+    "decrypt an encfile file": (["-d", "encfile.enc.env"], DECRYPT_MODULES | LAYOUT_MODULES),
+    "exec with a sops file": (["exec", "-f", "sops.enc.env", "--", "true"], EXEC_MODULES),
+    "exec with an encfile file": (["exec", "-f", "encfile.enc.env", "--", "true"],
+                                  EXEC_MODULES | LAYOUT_MODULES),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_small_file_path_imports_only_what_it_needs(case: str, files: Path,
+                                                        home: Path) -> None:
+    args, own = CASES[case]
+    env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE))
+    imported = _imports(args, files, env)
+    named = sorted(imported & NEVER)
+    assert named == [], f"{case} imports {named}"
+    allowed = STDLIB | SHARED_MODULES | own
+    extra = sorted(m for m in imported - allowed if m.split(".")[0] not in LIBRARIES)
+    assert extra == [], f"{case} imports modules not listed here: {extra}"
+    missing = sorted((SHARED_MODULES | own) - imported)
+    assert missing == [], f"{case} no longer imports {missing}: update the lists"
+
+
+def test_the_probe_sees_an_import(files: Path, home: Path) -> None:
+    """The probe itself: a path that needs re (a YAML file) is seen importing it."""
+    (files / "s.yaml").write_text("a: 1\n")
+    env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE))
+    made = run_encfile("-e", "--age", TEST_PUBLIC, "-o", str(files / "s.enc.yaml"),
+                       str(files / "s.yaml"), env=env)
+    assert made.returncode == 0, made.stderr
+    assert {"re", "enum"} <= _imports(["-d", "s.enc.yaml"], files, env)
