@@ -382,6 +382,10 @@ def _read_rule(rule: CreationRule, item: Any, label: str) -> None:
     if threshold > len(rule.key_groups) and rule.key_groups:
         raise ConfigError(f"{label} line {_line(item, 'shamir_threshold')}: shamir_threshold "
                           f"{threshold} is more than the {len(rule.key_groups)} key groups")
+    if threshold == 1 and len(rule.key_groups) > 1:  # sops: "threshold must be at least 2"
+        raise ConfigError(f"{label} line {_line(item, 'shamir_threshold')}: a shamir_threshold "
+                          "of 1 cannot split the data key between key groups",
+                          hints=["use 2 or more, or put the keys in one group"])
     rule.shamir_threshold = threshold
     for name in _RULE_OPTIONS:
         value = item.get(name)

@@ -20,6 +20,22 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+def checked_threshold(threshold: int, groups: int) -> int:
+    """The Shamir threshold for ``groups`` key groups (0 for one group); raise
+    RecipientError for one the groups cannot meet or that cannot split a key."""
+    if groups < 2:
+        return 0
+    if threshold > groups:
+        raise RecipientError(f"shamir threshold {threshold} is more than the {groups} key "
+                             "groups")
+    if threshold < 2:
+        # sops writes such a file and then cannot read it: at least two shares are needed
+        raise RecipientError(f"a shamir threshold of {threshold} cannot split the data key "
+                             "between key groups", hints=["use 2 or more, or put the keys "
+                                                          "in one group"])
+    return threshold
+
+
 def wrap_groups(key: bytes, groups: Sequence[Sequence[MasterKey]], threshold: int = 0,
                 ctx: KeyRing | None = None) -> list[KeyGroup]:
     """Wrap ``key`` (or its Shamir shares) for each group's keys."""
@@ -28,7 +44,8 @@ def wrap_groups(key: bytes, groups: Sequence[Sequence[MasterKey]], threshold: in
     if len(groups) == 1:
         secrets = [key]
     else:
-        secrets = shamir.split(key, len(groups), threshold or len(groups), crypto._random)
+        threshold = checked_threshold(threshold or len(groups), len(groups))
+        secrets = shamir.split(key, len(groups), threshold, crypto._random)
     ctx = ctx if ctx is not None else KeyRing()
     return [KeyGroup([k.wrap(secret, ctx) for k in keys])
             for keys, secret in zip(groups, secrets, strict=True)]
@@ -67,6 +84,16 @@ def _combine(parts: list[bytes | None], metadata: Metadata) -> bytes | None:
     return key if len(key) == crypto.DATA_KEY_SIZE else None
 
 
+def _count_kinds(keys: Sequence[MasterKey]) -> str:
+    """``1 hc_vault, 1 age``: how many keys of each kind, in sops's order."""
+    from .keysources import sops_sorted
+
+    counts: dict[str, int] = {}
+    for k in sops_sorted(keys):
+        counts[k.kind] = counts.get(k.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
 def recover(metadata: Metadata, ctx: KeyRing, label: str) -> bytes:
     """The file's data key; raise NoIdentityError listing the keys and sources tried.
 
@@ -87,22 +114,33 @@ def recover(metadata: Metadata, ctx: KeyRing, label: str) -> bytes:
         key = _combine(parts, metadata)
     if key is not None:
         return key
-    opened = sum(p is not None for p in parts)
+    keys = [k for g in groups for k in g.usable]
     if len(groups) > 1:
         need = metadata.shamir_threshold or len(groups)
+        opened = sum(p is not None for p in parts)
         what = (f"only {opened} of the {need} key groups needed could be opened"
                 f" (shamir threshold {need} of {len(groups)})")
+    elif not keys:
+        what = "it has no key encfile can use"
+    elif all(k.kind == "age" for k in keys):
+        what = f"no identity matched any of its {len(keys)} age recipients"
+    elif len(keys) == 1:
+        what = f"its {keys[0].kind} key could not open it"
     else:
-        what = f"no identity matched any of its {len(metadata.recipients)} age recipients"
-    hints = [f"recipient: {r}" for r in metadata.recipients]
+        what = f"none of its {len(keys)} keys ({_count_kinds(keys)}) could open it"
+    # a key a service or gpg was asked for has its own "tried KIND ID: reason" line
+    asked = {t.partition(": ")[0] for t in ctx.tried}
+    hints = [f"recipient: {k.id}" if k.kind == "age" else f"{k.kind} key: {k.id}"
+             for k in keys if k.kind == "age" or f"{k.kind} {k.id}" not in asked]
     others = sorted({kind for g in groups for kind in g.unknown_kinds})
     if others:
         hints.append(f"the file also has {', '.join(others)} keys, which encfile cannot use")
     hints.extend(f"tried {t}" for t in ctx.tried)
     if not ctx.tried:
         hints.append("no identity source was available")
-    hints.append("point SOPS_AGE_KEY_FILE (or ENCFILE_AGE_KEY_FILE) at the key file of one "
-                 "of these recipients")
+    if any(k.kind == "age" for k in keys):
+        hints.append("point SOPS_AGE_KEY_FILE (or ENCFILE_AGE_KEY_FILE) at the key file of "
+                     "one of these recipients")
     raise NoIdentityError(
         f"failed to decrypt {label}: {what}",
         recipients=metadata.recipients, sources=ctx.tried, hints=hints,

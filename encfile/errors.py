@@ -111,6 +111,16 @@ class NotModifiedError(EncfileError):
     scripts such as helm-secrets pass on)."""
 
 
+class FindingsError(EncfileError):
+    """``encfile scan`` found secrets that are not encrypted (and not accepted by its
+    baseline): a code of its own, so that a CI gate tells "found secrets" from "the scan
+    broke". ``count`` is how many were found."""
+
+    def __init__(self, message: str, *, count: int, hints: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hints=hints)
+        self.count = count
+
+
 class UsageError(EncfileError):
     """The input is fine, but what was asked cannot be done this way (the hints say how)."""
 

@@ -9,8 +9,9 @@ What setup writes, all idempotent:
   ``--global`` with the user's attributes file). ``diff.encfile.cachetextconv`` is set
   to ``false`` on purpose: git would otherwise keep the plaintext as objects under
   ``refs/notes/textconv``, inside ``.git``;
-* a pre-commit hook that runs ``encfile git pre-commit`` and then any hook that was
-  there before (kept as ``pre-commit.local``).
+* a pre-commit hook that runs ``encfile git pre-commit`` (with ``scan``, then
+  ``encfile scan --staged``: staged secrets that are not encrypted anywhere) and then any
+  hook that was there before (kept as ``pre-commit.local``).
 
 The drivers and the hook are small ``sh`` programs that run the encfile that ran setup
 by its absolute path (:func:`self_program`), so they work without encfile on PATH. When
@@ -272,8 +273,14 @@ def hooks_folder(root: str) -> str:
     return found if os.path.isabs(found) else os.path.join(root, found)
 
 
-def hook_text(program: Sequence[str]) -> str:
+SCAN_COMMAND = "scan --staged"
+
+
+def hook_text(program: Sequence[str], scan: bool = False) -> str:
+    """The hook's text; ``scan`` adds ``encfile scan --staged`` after the guard."""
     test, run = _runs(program)
+    then = f" && {run} {SCAN_COMMAND}" if scan else ""
+    then_path = f" && encfile {SCAN_COMMAND}" if scan else ""
     refused = "\n".join(f'  printf "%s\\n" {_dq(line)} >&2' for line in (
         f"encfile: error: the pre-commit hook cannot run encfile: {_gone(program)}",
         "encfile: hint: put encfile on PATH (activate its virtualenv), or run "
@@ -283,9 +290,9 @@ def hook_text(program: Sequence[str]) -> str:
     return (f"#!/bin/sh\n{HOOK_MARKER}: refuses plaintext secrets and broken encrypted files\n"
             "# It runs the encfile that ran setup, else the one on PATH, else refuses.\n"
             f"if {test}; then\n"
-            f"  {run} git pre-commit\n"
+            f"  {run} git pre-commit{then}\n"
             "elif command -v encfile >/dev/null 2>&1; then\n"
-            "  encfile git pre-commit\n"
+            f"  encfile git pre-commit{then_path}\n"
             "else\n"
             f"{refused}\n"
             "  exit 1\n"
@@ -297,16 +304,24 @@ def hook_text(program: Sequence[str]) -> str:
             'if [ -x "$chained" ]; then exec "$chained" "$@"; fi\n')
 
 
-def install_hook(root: str, program: Sequence[str]) -> list[str]:
+def hook_scans(text: str) -> bool:
+    """Does a hook that setup wrote run ``encfile scan --staged`` too?"""
+    return HOOK_MARKER in text and f" {SCAN_COMMAND}\n" in text
+
+
+def install_hook(root: str, program: Sequence[str], scan: bool = False) -> list[str]:
+    """Install (or update) the hook; ``scan`` adds the secrets scan, and a hook that has
+    it keeps it."""
     folder = hooks_folder(root)
     path = os.path.join(folder, "pre-commit")
-    wanted = hook_text(program)
     changed = []
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             current = handle.read()
     except FileNotFoundError:
         current = None
+    scan = scan or (current is not None and hook_scans(current))
+    wanted = hook_text(program, scan)
     if current == wanted:
         if os.access(path, os.X_OK):
             return []
@@ -443,7 +458,8 @@ def status(cwd: str | None = None) -> dict[str, object]:
         if out["hook"]:
             program = program_of(text, "pre-commit")
             note("hook", "pre-commit hook", program,
-                 program is not None and text == hook_text(program))
+                 program is not None and text == hook_text(program, hook_scans(text)))
+        out["hook_scan"] = hook_scans(text)
     out["programs"] = programs
     out["problems"] = problems
     out["this_program"] = self_program()

@@ -3,6 +3,7 @@ is written (``document.rekey_text`` then writes them)."""
 
 from __future__ import annotations
 
+from .datakey import checked_threshold
 from .errors import RecipientError
 
 TYPE_CHECKING = False
@@ -73,7 +74,7 @@ def add_group(metadata: Metadata, keys: Sequence[MasterKey],
     groups = [g.usable for g in metadata.key_groups] + [list(keys)]
     threshold = shamir_threshold if shamir_threshold is not None \
         else (metadata.shamir_threshold or len(groups))
-    return groups, _checked_threshold(threshold, len(groups))
+    return groups, checked_threshold(threshold, len(groups))
 
 
 def delete_group(metadata: Metadata, index: int,
@@ -97,18 +98,6 @@ def delete_group(metadata: Metadata, index: int,
                                  f"threshold of {threshold}",
                                  hints=["give a threshold the groups left can meet"],
                                  remedy="threshold")
-    return groups, _checked_threshold(threshold, len(groups))
+    return groups, checked_threshold(threshold, len(groups))
 
 
-def _checked_threshold(threshold: int, groups: int) -> int:
-    if groups < 2:
-        return 0
-    if threshold > groups:
-        raise RecipientError(f"shamir threshold {threshold} is more than the {groups} key "
-                             "groups")
-    if threshold < 2:
-        # sops writes such a file and then cannot read it: at least two shares are needed
-        raise RecipientError(f"a shamir threshold of {threshold} cannot split the data key "
-                             "between key groups", hints=["use 2 or more, or put the keys "
-                                                          "in one group"])
-    return threshold

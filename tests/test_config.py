@@ -211,9 +211,11 @@ def test_library_encrypt_file_uses_the_rules(repo: Path) -> None:
      "line 2: a rule can use only one of"),
     ("creation_rules:\n  - key_groups:\n      - age: [a]\n    shamir_threshold: 3\n",
      "shamir_threshold 3 is more than the 1 key groups"),
-    # a group of pgp keys only: its Shamir share would be readable by no one
+    (f"creation_rules:\n  - shamir_threshold: 1\n    key_groups:\n      - age: [{TEST_PUBLIC}]\n"
+     f"      - age: [{TEST_PUBLIC}]\n", "line 2: a shamir_threshold of 1 cannot split"),
+    # a group of HuaweiCloud KMS keys only: its Shamir share would be readable by no one
     ("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [a]\n"
-     "      - pgp: [ABCDEF]\n", "key group 2 has no keys encfile can write for"),
+     "      - hckms: ['cn-north-4:0b9e']\n", "key group 2 has no keys encfile can write for"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     """A broken rule is an error naming its line once it is chosen for a file."""

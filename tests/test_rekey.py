@@ -91,9 +91,10 @@ def test_rotate_refuses_to_empty_a_group(tmp_path: Path, both: dict[str, str]) -
 
 def test_rotate_keeps_foreign_keys_only_on_request(tmp_path: Path, both: dict[str, str]) -> None:
     enc = write_encrypted(tmp_path / "s.enc.yaml", TEST_PUBLIC)
-    # A pgp entry, as sops writes one; encfile cannot make one for a new data key.
-    text = enc.read_text().replace("\n    lastmodified:", "\n    pgp:\n        - created_at: "
-                                   "'2026-01-01T00:00:00Z'\n          enc: x\n          fp: ABCD\n"
+    # A HuaweiCloud KMS entry, as sops writes one; encfile cannot make one for a new data key.
+    text = enc.read_text().replace("\n    lastmodified:", "\n    hckms:\n        - key_id: "
+                                   "cn-north-4:0b9e\n          created_at: "
+                                   "'2026-01-01T00:00:00Z'\n          enc: x\n"
                                    "    lastmodified:", 1)
     enc.write_text(text)
     result = run_encfile("rotate", "-i", str(enc), env=both)
@@ -101,7 +102,7 @@ def test_rotate_keeps_foreign_keys_only_on_request(tmp_path: Path, both: dict[st
     assert enc.read_text() == text
     result = run_encfile("rotate", "-i", "--drop-unsupported-keys", str(enc), env=both)
     assert result.returncode == 0, result.stderr
-    assert "pgp" not in load_docs(enc.read_text())[0]["sops"]
+    assert "hckms" not in load_docs(enc.read_text())[0]["sops"]
 
 
 # -- updatekeys ------------------------------------------------------------------------------------

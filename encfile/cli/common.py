@@ -6,7 +6,7 @@ import os
 import sys
 
 from .. import errors
-from .terminal import Out, ask_passphrase, info
+from .terminal import Out, PluginTerminal, ask_passphrase, info
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ def keyring(a: Any = None) -> KeyRing:
         order = [k.strip() for k in str(a.decryption_order).split(",") if k.strip()]
         if len(set(order)) != len(order):
             raise errors.UsageError("--decryption-order names a kind of key twice")
-    return KeyRing(passphrase=ask_passphrase, decryption_order=order)
+    return KeyRing(passphrase=ask_passphrase, decryption_order=order,
+                   plugin_ui=PluginTerminal())
 
 
 def shamir_threshold(a: Any) -> int | None:

@@ -126,7 +126,7 @@ def decrypt(a: Args) -> None:
             if path_spec is not None:
                 from .. import convert
 
-                docs = opened.data()
+                docs = opened.sops_data()  # as sops sees them: dotenv quotes, INI's DEFAULT
                 try:
                     value = _extract.select(docs[0] if len(docs) == 1 else docs, path_spec)
                 except errors.PathNotFoundError as err:
@@ -134,7 +134,7 @@ def decrypt(a: Args) -> None:
                 plain = convert.render_part(value, target, None if isinstance(value, str)
                                             else common.indent(a, path, target, a.config))
             elif a.output_type and a.output_type != fmt:
-                plain = common.convert(opened.data(), fmt, a.output_type,
+                plain = common.convert(opened.sops_data(), fmt, a.output_type,
                                        common.indent(a, path, a.output_type, a.config)) or ""
             else:
                 plain = opened.text()

@@ -21,6 +21,8 @@ TABLE: tuple[tuple[int, str, tuple[type[errors.EncfileError], ...]], ...] = (
     (7, "a `set` path or value that does not parse (the value must be JSON)",
      (errors.SetFormatError,)),
     (8, "conflicting options (`-i` with `-o`, `-e` with `-d`)", (errors.OptionConflict,)),
+    (10, "`encfile scan` found secrets that are not encrypted (and not in its baseline)",
+     (errors.FindingsError,)),
     (25, "a value, comment or layout token was tampered with or moved",
      (errors.TamperedValueError,)),
     (51, "MAC mismatch (values changed, added, removed or reordered)",

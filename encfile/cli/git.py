@@ -25,12 +25,17 @@ if TYPE_CHECKING:
 # -- setup and status ------------------------------------------------------------------------
 
 def setup(a: Args) -> int:
-    return run_setup(global_=a.global_, no_hook=a.no_hook)
+    if a.scan and (a.no_hook or a.global_):
+        raise errors.OptionConflict(f"--scan and {'--no-hook' if a.no_hook else '--global'} "
+                                    "cannot be used together (--scan is a step of the hook)")
+    return run_setup(global_=a.global_, no_hook=a.no_hook, scan=bool(a.scan))
 
 
-def run_setup(*, global_: bool, no_hook: bool, patterns: list[str] | None = None) -> int:
+def run_setup(*, global_: bool, no_hook: bool, patterns: list[str] | None = None,
+              scan: bool = False) -> int:
     """``patterns``: gitattributes patterns to use instead of those made from the rules
-    (``encfile init`` passes its own)."""
+    (``encfile init`` passes its own). ``scan``: the hook also runs ``encfile scan
+    --staged``."""
     from .. import gitsetup
 
     program = gitsetup.self_program()
@@ -48,7 +53,7 @@ def run_setup(*, global_: bool, no_hook: bool, patterns: list[str] | None = None
         changed += gitsetup.add_attributes(os.path.join(root, ".gitattributes"), patterns)
         changed += gitsetup.set_drivers("--local", root, program)
         if not no_hook:
-            changed += gitsetup.install_hook(root, program)
+            changed += gitsetup.install_hook(root, program, scan)
     for line in changed:
         tell(line)
     if not changed:
@@ -95,6 +100,8 @@ def status(a: Args) -> int:
         patterns: Any = found["patterns"]
         lines.append(f".gitattributes patterns: {', '.join(patterns) or '(none)'}")
         lines.append("pre-commit hook: " + (f"installed, runs {_program_line(programs['hook'])}"
+                                            + (", and scans staged files for secrets"
+                                               if found.get("hook_scan") else "")
                                             if found["hook"] else "not installed"))
     write_stdout(("\n".join(lines) + "\n").encode())
     problems: Any = found["problems"]

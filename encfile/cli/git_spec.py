@@ -21,11 +21,16 @@ def command() -> Command:
                          "need not be on PATH; if that one is gone later, git runs the encfile "
                          "on PATH instead. Run setup again after moving encfile.",
                     example="encfile git setup && git log -p secrets.enc.yaml",
-                    exits="0 success; 1 a usage error; 2 not in a git repository, or git failed.",
+                    exits="0 success; 1 a usage error; 2 not in a git repository, or git failed; "
+                          "8 --scan with --no-hook or --global.",
                     options=(Opt("--global", dest="global_", help="Set the drivers in your user "
                                  "git config and the patterns in your user attributes file, for "
                                  "every repository (no hook)."),
-                             Opt("--no-hook", help="Do not install the pre-commit hook."))),
+                             Opt("--no-hook", help="Do not install the pre-commit hook."),
+                             Opt("--scan", help="The hook also runs 'encfile scan --staged': "
+                                 "it refuses staged secrets that are not encrypted, in any "
+                                 "file (needs the scan extra). Later runs of setup keep "
+                                 "it."))),
             Command("status", "encfile.cli.git:status", "Show how git is set up, and what is "
                     "stale.",
                     help="The drivers (local and global) and the encfile they run, the "

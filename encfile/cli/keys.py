@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 def keygen(a: Args) -> None:
     if a.public:
+        if a.pq:
+            raise errors.OptionConflict("--pq and -y cannot be used together",
+                                        hints=["-y prints the public keys of every kind of "
+                                               "identity in FILE"])
         _public_keys(a.file)
         return
     if a.file is not None:
@@ -23,7 +27,16 @@ def keygen(a: Args) -> None:
                                        "public keys of FILE"])
     from .. import _api, fsutil
 
-    identity = _api.generate_identity()
+    if a.pq:  # ML-KEM-768 + X25519, as age-keygen -pq (the public key is ~1,960 characters)
+        from ..keysources import age_pq
+        from ..keysources.age import NewIdentity
+
+        try:
+            identity = NewIdentity(*age_pq.generate())
+        except age_pq.Unsupported as err:
+            raise errors.EncfileError(f"cannot make a post-quantum identity: {err}") from None
+    else:
+        identity = _api.generate_identity()
     block = identity.file_block()
     if a.use_keyring:
         from ..keysources import oskeyring
@@ -64,10 +77,14 @@ def _public_keys(path: str | None) -> None:
                                 hints=["its public keys are in 'encfile identities' once it "
                                        "is named in SOPS_AGE_KEY_FILE"])
     parsed = parse_identities(text)
-    if not parsed.identities:
-        raise errors.InputError(f"{label} holds no age identity",
+    publics = [p for p in map(public_of, parsed.identities) if p]
+    if not publics:
+        plugged = len(parsed.identities)
+        raise errors.InputError(f"{label} holds no age identity" if not plugged else
+                                f"{label} holds only plugin identities, whose public keys "
+                                "only their plugins know",
                                 hints=[f"{label} {e}" for e in parsed.errors[:3]])
-    write_stdout("".join(public_of(i) + "\n" for i in parsed.identities).encode())
+    write_stdout("".join(p + "\n" for p in publics).encode())
 
 
 def identities(a: Args) -> None:

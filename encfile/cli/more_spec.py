@@ -42,7 +42,8 @@ def keygen() -> Command:
     return Command(
         "keygen", "encfile.cli.keys:keygen", "Create an age identity, or show public keys.",
         help="Create an age identity: print it, append it to a key file (-o), or keep it in the "
-             "OS keyring (--keyring). With -y, print the public key of each identity in FILE "
+             "OS keyring (--keyring). With --pq, a post-quantum (ML-KEM-768 + X25519) one, as "
+             "age-keygen -pq makes it. With -y, print the public key of each identity in FILE "
              "instead (as age-keygen -y; FILE defaults to $SOPS_AGE_KEY_FILE, else sops's key "
              "file).",
         example="encfile keygen -o ~/.config/sops/age/keys.txt",
@@ -50,6 +51,8 @@ def keygen() -> Command:
                      help="Append the identity to FILE (created 0600)."),
                  Opt("--keyring", dest="use_keyring", help="Store it in the OS keyring "
                                                            "(service 'encfile')."),
+                 Opt("--pq", help="A post-quantum identity (AGE-SECRET-KEY-PQ-1..., recipient "
+                                  "age1pq1...)."),
                  Opt("-y", dest="public", help="Print the public keys of FILE's identities.")),
         args=(Arg("file", "[FILE]", "With -y: an identity file ('-': standard input).",
                   nargs="?"),))

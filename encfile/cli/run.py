@@ -109,7 +109,7 @@ def exec_file(a: Args) -> NoReturn:
     def content() -> bytes:
         text, fmt, label = common.read_input(target, a.input_type, what="decrypting")
         opened = open_text(text, fmt=fmt, keyring=keyring, label=label)
-        plain = common.convert(opened.data(), fmt, a.output_type) or opened.text()
+        plain = common.convert(opened.sops_data(), fmt, a.output_type) or opened.text()
         return plain.encode("utf-8", "surrogateescape")
 
     env = {k: v for k, v in os.environ.items() if k not in IDENTITY_VARS}

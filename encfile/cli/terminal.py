@@ -10,6 +10,10 @@ The rules (after age's, FiloSottile/age ``cmd/age/tui.go``):
 * Progress only on a terminal, never with ``-q``, on one rewritten line, gone when done.
 * Questions (passphrases, "apply these changes?") only on a terminal; without one the
   command fails with a hint instead of hanging.
+* An age plugin's message is ``encfile: NAME plugin: …`` on standard error, even with
+  ``-q`` (it asks the person to act: "touch your YubiKey"); its questions (a PIN) are
+  asked on the terminal itself (``/dev/tty``), never read from standard input, and
+  control characters in its text are dropped.
 * Never a secret, a token or a credential in a message: at most a key path, a public
   key or a file name.
 """
@@ -102,6 +106,82 @@ def ask_passphrase(source: str) -> str | None:
         return getpass.getpass(f"encfile: passphrase for {source}: ")
     except (OSError, EOFError):
         return None
+
+
+def _plugin_text(text: str) -> str:
+    """A plugin's words as one line without control characters (a plugin is another
+    program: it does not get to move the cursor or clear the screen)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def plugin_message(plugin: str, message: str) -> None:
+    """An age plugin's message ("touch your YubiKey"), as age shows it, on standard error;
+    even with -q, since it asks the person to act."""
+    sys.stderr.write(f"encfile: {plugin} plugin: {_plugin_text(message)}\n")
+    sys.stderr.flush()
+
+
+def _tty_line(prompt: str) -> str | None:
+    """One line typed on the terminal (echoed), the prompt written there too; None
+    without a terminal or at end of input. Standard input is never read: it may be the
+    file being decrypted."""
+    try:  # unbuffered bytes: a terminal cannot seek, which text mode "r+" needs
+        with open("/dev/tty", "r+b", buffering=0) as tty:
+            tty.write(prompt.encode("utf-8", "replace"))
+            line = tty.readline()
+    except OSError:
+        return None
+    return line.decode("utf-8", "replace").rstrip("\r\n") if line else None
+
+
+def plugin_confirm(plugin: str, message: str, yes: str, no: str | None) -> bool | None:
+    """A plugin's yes/no question, on the terminal (None: no terminal, or no answer)."""
+    text = f"encfile: {plugin} plugin: {_plugin_text(message)}"
+    if no is None:
+        return None if _tty_line(f"{text} (press enter for '{_plugin_text(yes)}') ") \
+            is None else True
+    for _ in range(3):
+        answer = _tty_line(f"{text} [1: '{_plugin_text(yes)}', 2: '{_plugin_text(no)}'] ")
+        if answer is None:
+            return None
+        if answer.strip() in ("1", "2"):
+            return answer.strip() == "1"
+    return None
+
+
+def plugin_public(plugin: str, description: str) -> str | None:
+    """A public value a plugin asks for (a serial number), typed on the terminal."""
+    return _tty_line(f"encfile: {plugin} plugin: {_plugin_text(description)} ")
+
+
+def plugin_secret(plugin: str, description: str) -> str | None:
+    """A secret a plugin asks for (a PIN), read from the terminal without echo; None
+    without a terminal (the plugin then fails, and the error says why)."""
+    import getpass
+
+    if not has_tty():
+        return None
+    try:
+        return getpass.getpass(f"encfile: {plugin} plugin: {_plugin_text(description)} ")
+    except (OSError, EOFError):
+        return None
+
+
+class PluginTerminal:
+    """The answers to age plugins' questions, on this terminal: the ``plugin_ui`` of the
+    run's KeyRing (``encfile.keysources.age.PluginUI``)."""
+
+    def display_message(self, plugin: str, message: str) -> None:
+        plugin_message(plugin, message)
+
+    def confirm(self, plugin: str, message: str, yes: str, no: str | None) -> bool | None:
+        return plugin_confirm(plugin, message, yes, no)
+
+    def request_public_string(self, plugin: str, description: str) -> str | None:
+        return plugin_public(plugin, description)
+
+    def request_passphrase(self, plugin: str, description: str) -> str | None:
+        return plugin_secret(plugin, description)
 
 
 def confirm(question: str, *, needs: str, what: str) -> bool:

@@ -229,6 +229,12 @@ class ParsedIni:
 
     # -- data --------------------------------------------------------------------------------
 
+    def sops_data(self) -> list[Any]:
+        """The sections as sops decrypts them: ``DEFAULT`` first, empty when no key is
+        outside a section (go-ini always has it)."""
+        data: dict[str, Any] = self.to_python()[0]
+        return [{DEFAULT_SECTION: data.pop(DEFAULT_SECTION, {}), **data}]
+
     def to_python(self) -> list[Any]:
         """``{section: {key: value}}``; the keys before any header are under ``DEFAULT``."""
         out: dict[str, dict[str, str]] = {}

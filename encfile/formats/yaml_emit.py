@@ -42,7 +42,9 @@ def _printable(s: str) -> bool:
 def reads_as_other_type(s: str) -> bool:
     """Would ``s`` written plain be read (by go-yaml or a YAML 1.1 reader) as a non-string?"""
     resolved = resolve_plain(s)
-    return resolved is None or resolved != ("str", s) or s in _YAML11_BOOLS or bool(_BASE60.match(s))
+    # "=" is YAML 1.1's value key: PyYAML cannot construct it (go-yaml writes it plain)
+    return (resolved is None or resolved != ("str", s) or s in _YAML11_BOOLS or s == "="
+            or bool(_BASE60.match(s)))
 
 
 # A common shape that is always a plain string, unless it is one of a few special words.
@@ -117,7 +119,9 @@ def quote_string(s: str, flow: bool) -> str:
     """A single-line rendering of the string ``s`` (plain, single- or double-quoted)."""
     if plain_ok(s, flow):
         return s
-    if "\n" in s or "\t" in s or not _printable(s) or reads_as_other_type(s) or s != s.strip():
+    # go-yaml: single quotes unless a line break, a tab or a character YAML cannot hold raw
+    # needs escapes, or the text would read as another type (then double, as go-yaml).
+    if "\n" in s or "\t" in s or not _printable(s) or reads_as_other_type(s):
         return double_quoted(s)
     return "'" + s.replace("'", "''") + "'"
 

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 #: sops metadata name -> the module that handles it. One line per kind.
 KINDS: dict[str, str] = {
     "age": "encfile.keysources.age",
+    "pgp": "encfile.keysources.pgp",
+    "hc_vault": "encfile.keysources.hcvault",
+    "kms": "encfile.keysources.kms",
+    "gcp_kms": "encfile.keysources.gcpkms",
+    "azure_kv": "encfile.keysources.azkv",
 }
 #: Every kind sops writes, in the order sops writes them inside a key group.
 SOPS_ORDER = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age")

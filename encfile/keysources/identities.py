@@ -28,6 +28,12 @@ does (not "first source wins"):
    recipients by name, only if the sources above cannot open the file
    (``ENCFILE_NO_KEYRING=1`` turns it off).
 
+Any of these sources may hold plugin identities (``AGE-PLUGIN-YUBIKEY-1…``) and
+post-quantum ones (``AGE-SECRET-KEY-PQ-1…``); ``age.py`` says when each is tried.
+A plugin is a program (``age-plugin-NAME``) found on the process's ``PATH`` and run
+with the process's environment; what it asks (a PIN, a touch) goes to the
+``plugin_ui`` callbacks.
+
 A source that is missing is skipped; one that is broken is reported (without
 its content) in the hint of a "no identity matched" error.
 """
@@ -43,6 +49,8 @@ from . import age
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from .age_plugins import PluginUI
 
 KEY_VARS = ("ENCFILE_AGE_KEY", "SOPS_AGE_KEY")
 KEY_FILE_VARS = ("ENCFILE_AGE_KEY_FILE", "SOPS_AGE_KEY_FILE")
@@ -93,9 +101,12 @@ class KeyRing:
     """The keys of one run: identities gathered from every source (loaded once, on first
     use), and the state the key sources share.
 
-    ``identities``: explicit identity strings (``AGE-SECRET-KEY-1…``). When given,
-    the environment and default files are not consulted unless
-    ``use_environment=True``.
+    ``identities``: explicit identity strings (``AGE-SECRET-KEY-1…``, and plugin and
+    post-quantum ones). When given, the environment and default files are not
+    consulted unless ``use_environment=True``. ``plugin_ui``: what answers an age
+    plugin's messages and questions (``age_plugins.PluginUI``: ``display_message``,
+    ``confirm``, ``request_public_string``, ``request_passphrase``); without it every
+    question fails and is noted in :attr:`tried`.
     """
 
     def __init__(
@@ -106,8 +117,11 @@ class KeyRing:
         env: Mapping[str, str] | None = None,
         passphrase: Callable[[str], str | None] | None = None,
         decryption_order: Sequence[str] | None = None,
+        plugin_ui: PluginUI | None = None,
     ) -> None:
         self._explicit = list(identities)
+        #: Answers age plugins' questions (the CLI's terminal); None: nobody to ask.
+        self.plugin_ui = plugin_ui
         # Asked for the passphrase of a protected identity file (the CLI asks on the tty).
         self._passphrase = passphrase
         self._use_env = (not identities) if use_environment is None else use_environment
@@ -118,7 +132,7 @@ class KeyRing:
         self._keyring_found: list[Any] = []
         self._keyring_down = False
         self._ssh: list[Any] | None = None
-        self._publics: dict[str, list[str]] = {}
+        self._found: dict[str, list[Any]] = {}  # source -> its identities (describe())
         self.tried: list[str] = []
         #: Per key source, whatever it keeps for the rest of the run (clients, answers).
         self.cache: dict[str, Any] = {}
@@ -149,8 +163,13 @@ class KeyRing:
             return
         parsed = age.parse_identities(text)
         out.extend(parsed.identities)
-        self._publics[name] = [age.public_of(i) for i in parsed.identities]
+        self._found[name] = parsed.identities
         summary = f"{len(parsed.identities)} identit{'y' if len(parsed.identities) == 1 else 'ies'}"
+        plugged = [i.name for i in parsed.identities if isinstance(i, age.PluginIdentity)]
+        if plugged:
+            summary += " (" + ", ".join(
+                f"{plugged.count(n)} post-quantum" if n == "pq" else
+                f"{plugged.count(n)} for age-plugin-{n}" for n in sorted(set(plugged))) + ")"
         if parsed.errors:
             summary += " (" + "; ".join(parsed.errors) + ")"
         self.tried.append(f"{name}: {summary}")
@@ -229,9 +248,16 @@ class KeyRing:
         self.identities()
         for line in self.tried:
             source, _, note = line.partition(": ")
-            publics = self._publics.get(source, [])
-            out += [{"source": source, "public": p} for p in publics]
-            if not publics:
+            found = self._found.get(source, [])
+            publics = [age.public_of(i) for i in found]
+            out += [{"source": source, "public": p} for p in publics if p]
+            plugged = [i.name for i, p in zip(found, publics, strict=True) if p is None]
+            for name in sorted(set(plugged)):
+                count = plugged.count(name)
+                out.append({"source": source, "note": f"{count} identit"
+                            f"{'y' if count == 1 else 'ies'} for age-plugin-{name} (its "
+                            "recipient is known to the plugin only)"})
+            if not found:
                 out.append({"source": source, "note": note})
         if self._use_env and not self._env.get("ENCFILE_NO_KEYRING"):
             from . import oskeyring

@@ -316,6 +316,27 @@ def test_multi_line_strings_written_from_data_as_go_yaml_writes_them(sb: Sandbox
     assert load_docs(ours) == [MULTILINE]
 
 
+# Strings that go-yaml writes plain, single-quoted or double-quoted. Left out: "<<", which
+# go-yaml writes as `!!merge <<` (a tag no other reader takes), U+2028, which it writes raw
+# (encfile escapes it: a YAML 1.1 reader breaks the line there), and "=", which it writes
+# plain (YAML 1.1's value key, which PyYAML cannot read back; encfile quotes it).
+QUOTING = [" a", "a ", "1", "true", "yes", "Yes", "on", "~", "null", "a: b", "#x", "x #y", "'q'",
+           '"d"', "-", "- x", "?", "? x", ":", ":x", "tab\tx", "ünï", "\u3000x: y", "@at", "`b",
+           "0x1F", "1e3", "2024-01-01", "2024-01-01T00:00:00Z", ".inf", "a\u00a0", "", "{x}",
+           "[x]", "*a", "&a", "!t", "%p", "|", ">", "a,b", "a]", "x:", "1_000", "0o17", "+1",
+           "-1.5", "1:20", "y", "n", "NO", "off", "a'b", 'a"b', "é é", "\\", "ab\x7f",
+           "\ufeff", "12:30:45", "0b101", "010", "0.", "-.inf", ".NaN"]
+
+
+def test_strings_written_from_data_quote_as_go_yaml(sb: Sandbox) -> None:
+    data = {f"k{i:02d}": value for i, value in enumerate(QUOTING)}
+    make = fresh_encrypted(sb, "q.json", json.dumps(data))
+    results = sb.both(setup=lambda tool: ["decrypt", "--output-type", "yaml", make(tool)])
+    same_code(results)
+    assert results["encfile"].stdout == results["sops"].stdout
+    assert load_docs(results["encfile"].stdout.decode()) == [data]
+
+
 def test_stores_indent_in_the_config(sb: Sandbox) -> None:
     sb.config(f"creation_rules:\n  - age: {TEST_PUBLIC}\nstores:\n  yaml:\n    indent: 2\n")
     make = fresh_encrypted(sb, "c.json", '{"a": {"b": 1}}')

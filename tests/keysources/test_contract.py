@@ -20,8 +20,27 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import age_plugin_support
+import fakecloud
+import gpg_support
 import pytest
+import servers
 from conftest import OTHER_SECRET, TEST_PUBLIC, TEST_SECRET, b64_forms
+from fakecloud import (  # noqa: F401 (fixtures of the gcp_kms and azure_kv sources)
+    cloud_fixture,
+    cloud_process_env,
+    contract_azure,
+    contract_gcp,
+)
+from gpg_support import gpg_keys, pgp_contract  # noqa: F401 (fixtures of the pgp source)
+from servers import (  # noqa: F401 (fixtures of the hc_vault and kms sources)
+    hc_vault_contract,
+    kms_contract,
+    moto_fixture,
+    moto_server_fixture,
+    openbao_fixture,
+    openbao_server_fixture,
+)
 
 from encfile import keysources
 from encfile.errors import RecipientError
@@ -31,7 +50,8 @@ from encfile.keysources.identities import KeyRing
 class Source:
     def __init__(self, kind: str, value: Callable[[], Any], ctx: Callable[[], KeyRing],
                  foreign: Callable[[], KeyRing], fields: tuple[str, ...],
-                 imports: tuple[str, ...], never: tuple[str, ...]) -> None:
+                 imports: tuple[str, ...], never: tuple[str, ...],
+                 fixture: str | None = None) -> None:
         self.kind = kind
         self.value = value        # what a rule or --flag says
         self.ctx = ctx            # a context that can open the key
@@ -39,12 +59,49 @@ class Source:
         self.fields = fields      # the metadata entry's fields, in sops's order
         self.imports = imports    # modules the source may load
         self.never = never        # modules it must not load
+        self.fixture = fixture    # a pytest fixture to set up first (a server, a key ring)
 
 
 SOURCES = [
     Source("age", lambda: TEST_PUBLIC, lambda: KeyRing([TEST_SECRET]),
            lambda: KeyRing([OTHER_SECRET]), ("recipient", "enc"), ("pyrage",),
            ("typer", "keyring", "ruamel", "boto3", "hvac", "google", "azure")),
+    Source("pgp", lambda: gpg_support.Contract.fingerprint, gpg_support.contract_ctx,
+           lambda: gpg_support.contract_ctx(foreign=True), ("created_at", "enc", "fp"), (),
+           ("pyrage", "subprocess", "typer", "keyring", "ruamel", "boto3", "hvac", "google",
+            "azure"), fixture="pgp_contract"),
+    # GCP KMS and Azure Key Vault: the fakes of tests/fakecloud.py (held to sops elsewhere)
+    Source("gcp_kms", lambda: fakecloud.CONTRACT.gcp_key, fakecloud.gcp_ring,
+           lambda: fakecloud.gcp_ring("a-token-the-service-refuses"),
+           ("resource_id", "created_at", "enc"), (),
+           ("typer", "keyring", "ruamel", "boto3", "hvac", "google", "azure", "grpc"),
+           fixture="contract_gcp"),
+    Source("azure_kv", lambda: fakecloud.CONTRACT.azure_key, fakecloud.azure_ring,
+           lambda: fakecloud.azure_ring("an-identity-the-service-refuses"),
+           ("vault_url", "name", "version", "created_at", "enc"), (),
+           ("typer", "keyring", "ruamel", "boto3", "hvac", "google", "azure", "msal"),
+           fixture="contract_azure"),
+    # age plugins: the test plugin of tests/age_plugin_support.py, and post-quantum
+    # recipients (age1pq1…) through encfile's age-plugin-pq; both put on PATH
+    Source("age", lambda: age_plugin_support.contract_key("plugin")[0],
+           lambda: age_plugin_support.contract_ring("plugin"),
+           lambda: age_plugin_support.contract_ring("plugin", other=True), ("recipient", "enc"),
+           ("pyrage",), ("typer", "keyring", "ruamel", "boto3", "hvac", "google", "azure")),
+    Source("age", lambda: age_plugin_support.contract_key("pq")[0],
+           lambda: age_plugin_support.contract_ring("pq"),
+           lambda: age_plugin_support.contract_ring("pq", other=True), ("recipient", "enc"),
+           ("pyrage",), ("typer", "keyring", "ruamel", "boto3", "hvac", "google", "azure")),
+    # Vault transit and AWS KMS: the OpenBao and moto servers of tests/servers.py
+    Source("hc_vault", lambda: servers.CONTRACT["hc_vault"][0](),
+           lambda: servers.CONTRACT["hc_vault"][1](), lambda: servers.CONTRACT["hc_vault"][2](),
+           ("vault_address", "engine_path", "key_name", "created_at", "enc"), (),
+           ("typer", "keyring", "ruamel", "pyrage", "boto3", "botocore", "hvac", "google",
+            "azure", "http", "ssl", "urllib"), fixture="hc_vault_contract"),
+    Source("kms", lambda: servers.CONTRACT["kms"][0](), lambda: servers.CONTRACT["kms"][1](),
+           lambda: servers.CONTRACT["kms"][2](),
+           ("arn", "context", "created_at", "enc", "aws_profile"), (),
+           ("typer", "keyring", "ruamel", "pyrage", "boto3", "botocore", "hvac", "google",
+            "azure", "http", "ssl", "urllib"), fixture="kms_contract"),
 ]
 DATA_KEY = bytes(range(32))
 SHARE = bytes(range(100, 133))  # a Shamir share: 32 bytes and the x coordinate
@@ -53,6 +110,8 @@ SHARE = bytes(range(100, 133))  # a Shamir share: 32 bytes and the x coordinate
 @pytest.fixture(params=SOURCES, ids=[s.kind for s in SOURCES])
 def source(request: pytest.FixtureRequest) -> Source:
     src: Source = request.param
+    if src.fixture:
+        request.getfixturevalue(src.fixture)
     return src
 
 

@@ -8,7 +8,9 @@ known-answer tokens in the encrypt direction, and a property test of the ENC tok
   the vector's: ``success`` gives exactly the payload (SHA-256 checked); every other
   ``expect`` gives nothing at all (``unwrap`` releases no partial plaintext, so the
   ``payload failure`` prefix rule holds trivially). pyrage's known deviations are pinned as
-  strict xfails, so a change in pyrage shows up.
+  strict xfails, so a change in pyrage shows up. The hybrid (post-quantum) vectors go the
+  same way: their ``AGE-SECRET-KEY-PQ-1`` identities become plugin identities that pyrage
+  hands to encfile's ``age-plugin-pq`` (put on PATH by ``age_plugin_support``).
 * A few vectors are also spliced into a real encrypted file's ``sops.age[].enc`` and run
   through ``encfile -d`` with the vector's identity: always exit 128, never a traceback
   (an unwrapped secret that is not a 32-byte data key is refused too).
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from age_plugin_support import session_bin
 from conftest import (
     EXIT_INPUT,
     SHARED,
@@ -64,9 +67,6 @@ PYRAGE_DEVIATIONS = {
                                  "without its final short line; expected header failure, "
                                  "got success",
 }
-PQ_UNSUPPORTED = ("post-quantum (ML-KEM-768+X25519) identities: pyrage 1.4.0 has no hybrid "
-                  "identity and encfile reports AGE-SECRET-KEY-PQ-1 lines as unsupported; "
-                  "expected success, got no identity")
 
 
 class Vector(NamedTuple):
@@ -113,12 +113,10 @@ needs_vectors = pytest.mark.skipif(not HEADERS, reason="../shared/vectors/cctv-a
 
 def _params() -> list[Any]:
     params = []
-    for name, expect in HEADERS.items():
+    for name in HEADERS:
         marks = []
         if name in PYRAGE_DEVIATIONS:
             marks.append(pytest.mark.xfail(strict=True, reason=PYRAGE_DEVIATIONS[name]))
-        elif expect == "success" and "hybrid" in name:
-            marks.append(pytest.mark.xfail(strict=True, reason=PQ_UNSUPPORTED))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
 
@@ -155,17 +153,18 @@ def guarded(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 # -- CCTV through encfile.keysources.age ---------------------------------------------------------------
 
 def _check_identity_lines(vector: Vector) -> list[Any]:
-    """parse_identities on the vector's identity lines: X25519 ones parse, PQ ones are
-    reported as unsupported without echoing the key."""
+    """parse_identities on the vector's identity lines: X25519 ones parse as pyrage's,
+    PQ ones as post-quantum plugin identities (whose repr never shows the key)."""
     parsed = age.parse_identities("\n".join(vector.identities) + "\n")
-    classic = [i for i in vector.identities if not i.startswith("AGE-SECRET-KEY-PQ-1")]
-    pq = [i for i in vector.identities if i.startswith("AGE-SECRET-KEY-PQ-1")]
-    assert len(parsed.identities) == len(classic)
-    assert [str(i) for i in parsed.identities] == classic  # canonical upper-case Bech32
-    assert len(parsed.errors) == len(pq)
-    for message in parsed.errors:
-        assert "not supported" in message
-        assert all(secret[20:40] not in message for secret in pq)
+    assert parsed.errors == []
+    assert len(parsed.identities) == len(vector.identities)
+    for line, identity in zip(vector.identities, parsed.identities, strict=True):
+        if line.startswith("AGE-SECRET-KEY-PQ-1"):
+            assert isinstance(identity, age.PluginIdentity) and identity.pq
+            assert line[20:40] not in repr(identity)
+            session_bin()  # the plugin that opens them
+        else:
+            assert str(identity) == line  # canonical upper-case Bech32
     return parsed.identities
 
 
@@ -306,6 +305,7 @@ def test_cli_with_a_cctv_vector_as_the_data_key_wrap(name: str, home: Path,
     path = tmp_path / "secret.enc.json"
     path.write_text(json.dumps(doc, indent=4) + "\n")
     identities = "\n".join(vector.identities) or TEST_SECRET
+    session_bin()  # age-plugin-pq, for the hybrid vector
     # The vectors' payloads are never a 32-byte data key: even a successful unwrap
     # (x25519, stanza_missing_body) must end as "no identity", not as garbage or a crash.
     released = age.unwrap(enc_text(vector), age.parse_identities(identities).identities)

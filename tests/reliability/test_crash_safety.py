@@ -600,7 +600,7 @@ def test_plaintext_of_a_killed_edit_is_swept_by_the_next_run(tmp_path: Path,
         os.utime(folder, (time.time() - 120, time.time() - 120))
     # The next edit (the editor changes nothing) should remove the dead session's folder.
     again = run_encfile("edit", str(run.target), env=env, cwd=run.folder)
-    assert again.returncode == 0, again.stderr.decode()
+    assert again.returncode == 200, again.stderr.decode()  # saved unchanged, as in sops
     left = [str(p) for p in files_under(run.runtime) if holds_canary(p, (CANARY_OLD,))]
     assert not left, f"plaintext of a dead edit session still on tmpfs: {left}"
 

@@ -604,7 +604,7 @@ def test_edit_failures_leave_nothing(sb: Sandbox, canaries: list[str], action: s
     else:
         env = edit_env(sb, action, FAKE_NEW=canaries[3])
     result = sb.run("edit", path.name, env=env)
-    expected = {"unchanged": 0, "sigterm": 128 + 15}.get(action, 1)
+    expected = {"unchanged": 200, "sigterm": 128 + 15}.get(action, 1)
     assert result.returncode == expected, result.stderr.decode()
     if action != "EDITOR=false":
         assert_edit_temp_on_tmpfs(sb)
