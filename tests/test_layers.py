@@ -110,3 +110,10 @@ def test_the_readme_shows_the_exit_code_table() -> None:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert exits.markdown_table() in readme
+
+
+def test_test_modules_have_unique_names() -> None:
+    """The test folders are not packages, so pytest imports each test module by its
+    basename: two of the same name stop the whole run at collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("*.py") if "__pycache__" not in p.parts]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

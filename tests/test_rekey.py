@@ -169,6 +169,25 @@ def test_updatekeys_removing_a_recipient_rotates(tmp_path: Path, both: dict[str,
         encfile.decrypt(after, identities=[TEST_SECRET])
 
 
+def test_updatekeys_drops_foreign_keys_only_on_request(tmp_path: Path,
+                                                       both: dict[str, str]) -> None:
+    """Removing a key makes a new data key, which a HuaweiCloud KMS entry cannot get."""
+    repo = make_repo(tmp_path, OTHER_PUBLIC)
+    enc = repo / "secrets" / "a.enc.yaml"
+    text = enc.read_text().replace("\n    lastmodified:", "\n    hckms:\n        - key_id: "
+                                   "cn-north-4:0b9e\n          created_at: "
+                                   "'2026-01-01T00:00:00Z'\n          enc: x\n"
+                                   "    lastmodified:", 1)
+    enc.write_text(text)
+    refused = run_encfile("updatekeys", "-y", str(enc), env=both)
+    assert refused.returncode == 1 and b"--drop-unsupported-keys" in refused.stderr
+    assert enc.read_text() == text
+    done = run_encfile("updatekeys", "-y", "--drop-unsupported-keys", str(enc), env=both)
+    assert done.returncode == 0, done.stderr
+    after = load_docs(enc.read_text())[0]["sops"]
+    assert "hckms" not in after and [e["recipient"] for e in after["age"]] == [OTHER_PUBLIC]
+
+
 # -- status ----------------------------------------------------------------------------------------
 
 def test_status_reports_files_and_checks_key_age(tmp_path: Path, both: dict[str, str]) -> None:

@@ -169,3 +169,50 @@ def test_json_that_the_scanner_does_not_take_whole_goes_to_json_loads(text: str)
     except ValueError as err:
         got = type(err)
     assert got == expected
+
+
+# -- the token fast path ------------------------------------------------------------------------
+
+def _quick_both(text: str) -> tuple[object, object]:
+    from encfile import token
+    from encfile.crypto import Cipher
+
+    cipher = Cipher(_KEY)
+    strict = token.open_quick(cipher, text, b"k:")
+    saved = token._STRICT_B64
+    token._STRICT_B64 = False
+    try:
+        checked = token.open_quick(cipher, text, b"k:")
+    finally:
+        token._STRICT_B64 = saved
+    return strict, checked
+
+
+_KEY = bytes(range(32))
+
+
+def _sealed() -> str:
+    from encfile import token
+    from encfile.crypto import Cipher
+
+    return token.seal(Cipher(_KEY), b"hunter2", "k:", "str")
+
+
+@given(st.lists(st.tuples(st.integers(0, 120), st.sampled_from(list("A=+/,:]x \n\u00e9")),
+                          st.sampled_from(["set", "insert", "delete"])), max_size=3))
+def test_the_token_fast_path_takes_what_the_checked_path_takes(
+        edits: list[tuple[int, str, str]]) -> None:
+    chars = list(_sealed())
+    for at, char, how in edits:
+        at = min(at, len(chars))
+        if how == "insert":
+            chars.insert(at, char)
+        elif at < len(chars):
+            if how == "set":
+                chars[at] = char
+            else:
+                del chars[at]
+    strict, checked = _quick_both("".join(chars))
+    assert strict == checked
+    if not edits:
+        assert strict == ("str", b"hunter2")

@@ -92,7 +92,8 @@ def updatekeys(a: Args) -> None:
                                               hints=["run 'encfile updatekeys' again"])
             opened = open_text(text, fmt=fmt, keyring=keyring, label=f"'{path}'")
             result = rekey_text(opened, groups=plan.groups, shamir_threshold=plan.shamir_threshold,
-                                new_key=change.rotate, ctx=keyring)
+                                new_key=change.rotate, ctx=keyring,
+                                drop_unsupported=bool(a.drop_unsupported_keys))
             fsutil.atomic_write(path, result.encode("utf-8", "surrogateescape"))
         write_stderr(f"encfile: [{index}/{len(todo)}] updated '{path}'\n")
 

@@ -151,6 +151,8 @@ RULES = tuple(Opt(f"--{name}", metavar=metavar, help=text) for name, metavar, te
      "matching REGEX."),
 ))
 RULE_DESTS = tuple(o.dest for o in RULES)
+DROP_UNSUPPORTED = Opt("--drop-unsupported-keys", help="Drop key entries encfile cannot write "
+                       "for a new data key (HuaweiCloud KMS).")
 MAC_ONLY = Opt("--mac-only-encrypted", help="Compute the MAC over the encrypted values only.")
 FILES = Arg("files", "FILE", "Files ('-' or none: standard input).", nargs="*")
 NEW_FILE = (*KEYS, AWS_PROFILE, CONTEXT, SHAMIR, *RULES, MAC_ONLY, INDENT)
@@ -268,9 +270,7 @@ def _rotate() -> Command:
         help="Make a new data key and encrypt every value again, optionally adding or removing "
              "keys (removing one always needs this: the old key could read new values).",
         example="encfile rotate -i --rm-age age1old… secrets.enc.yaml",
-        options=_with_globals((IN_PLACE, OUTPUT, *ADD_RM,
-                               Opt("--drop-unsupported-keys", help="Drop key entries encfile "
-                                   "cannot write for a new data key."),
+        options=_with_globals((IN_PLACE, OUTPUT, *ADD_RM, DROP_UNSUPPORTED,
                                INPUT_TYPE, OUTPUT_TYPE, CONTEXT, AWS_PROFILE, OVERRIDE, ORDER,
                                *KEYSERVICE)),
         args=(Arg("files", "FILE", "Encrypted files.", nargs="*"),))
@@ -285,7 +285,7 @@ def _updatekeys() -> Command:
              "rotates the file.",
         example="encfile updatekeys -y secrets/",
         options=(Opt("-y", "--yes", help="Apply without asking."), CONFIG, INPUT_TYPE,
-                 *KEYSERVICE),
+                 DROP_UNSUPPORTED, *KEYSERVICE),
         args=(Arg("paths", "PATH", "Files or folders (default: here).", nargs="*"),))
 
 
