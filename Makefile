@@ -42,8 +42,8 @@ demo: $(VENV)/.installed
 	cp testdata/demo/app.env "$$tmp/app.env"; encfile -e --age "$$pub" -i "$$tmp/app.env"; \
 	grep -v '^sops_' "$$tmp/app.env" | cut -c1-100; \
 	encfile -d "$$tmp/app.env" | diff - testdata/demo/app.env && echo "identical, byte for byte"; \
-	echo; echo "== encfile -d --output-type json app.env"; \
-	encfile -d --output-type json "$$tmp/app.env"; \
+	echo; echo "== encfile exec -f app.env -- sh -c 'echo \$$API_TOKEN'   (values as programs read them)"; \
+	encfile exec -f "$$tmp/app.env" -- sh -c 'echo "$$API_TOKEN"'; \
 	echo; echo "== python: encfile.load('secrets.enc.yaml')"; \
 	$(BIN)/python -c "import encfile, sys; d = encfile.load(sys.argv[1]); print('database.port =', d['database']['port'], '| user =', d['database']['user'])" "$$tmp/secrets.enc.yaml"; \
 	echo; echo "demo done: nothing was written outside $(VENV) and $$tmp (now removed)"
