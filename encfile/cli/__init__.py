@@ -15,6 +15,8 @@ one table in ``exits.py``.
     status     status                         keys      keygen, identities
     init       init                           run       exec, exec-file
     git        git setup|status|textconv|merge|resolve|pre-commit (tables: git_spec)
+    scan       scan (tables: scan_spec)       more      keyservice, completion
+    remedies   the flag each library remedy names
 """
 
 from __future__ import annotations
