@@ -2,8 +2,8 @@
 
 The schema is sops's ``creation_rules`` (spec section 9): the first rule whose
 ``path_regex`` matches the file's path, relative to the config's folder, says
-which age recipients (or ``key_groups`` with a ``shamir_threshold``) a new
-file is encrypted for, and which of the encryption rules applies.
+which keys (or ``key_groups`` with a ``shamir_threshold``) a new file is
+encrypted for, and which of the encryption rules applies.
 
 Where encfile differs from sops:
 
@@ -18,8 +18,12 @@ Where encfile differs from sops:
   subset; a pattern Python cannot compile is an error with its line);
 * encfile-only top-level keys (``exec``, ``max_age``) are allowed; sops ignores
   them, so a ``.sops.yaml`` holding them stays readable by sops;
-* keys sops knows but encfile does not implement (pgp, kms, …, ``stores``) are
-  accepted with a warning; an unknown key is an error naming its line.
+* ``destination_rules`` (``encfile publish``) are read as sops reads them, with the
+  keys of ``encfile.publish`` (AWS Secrets Manager) besides; their ``path_regex``
+  sees the same path as a creation rule's (sops matches the path as typed);
+* keys sops knows but encfile does not use (``hckms`` keys, a rule's
+  ``filename_regex``) are accepted with a warning; an unknown key is an error naming
+  its line.
 """
 
 from __future__ import annotations
@@ -54,8 +58,15 @@ _RULE_KEYS = {"path_regex", "key_groups", "shamir_threshold", "mac_only_encrypte
 _SOPS_ONLY_RULE_KEYS = {"filename_regex"}
 _GROUP_KEYS = {"merge", *GROUP_KINDS}
 _SOPS_ONLY_GROUP_KEYS: set[str] = set()
-_TOP_KEYS = {"creation_rules"}
-_SOPS_ONLY_TOP_KEYS = {"destination_rules"}
+_TOP_KEYS = {"creation_rules", "destination_rules"}
+_SOPS_ONLY_TOP_KEYS: set[str] = set()
+# destination_rules (``encfile publish``): sops's keys, and encfile's Secrets Manager ones.
+# sops reads a rule's keys as ``recreation_rule``; ``reencryption_rule`` is read as well
+# (sops's own functional tests spell it so, and sops then ignores it).
+DESTINATION_STRINGS = ("s3_bucket", "s3_prefix", "gcs_bucket", "gcs_prefix", "vault_path",
+                       "vault_address", "vault_kv_mount_name", "aws_secret_name")
+_DESTINATION_KEYS = {"path_regex", "vault_kv_version", "omit_extensions", "aws_secret_split",
+                     "recreation_rule", "reencryption_rule", *DESTINATION_STRINGS}
 ENCFILE_TOP_KEYS = {"exec", "max_age", "stores"}  # (stores: sops's, kept with the settings)
 
 
@@ -99,6 +110,7 @@ class Config:
         self.path = path  # the config file
         self.rules = rules
         self.settings: dict[str, Any] = settings or {}  # encfile-only top-level keys
+        self.destination_rules: list[DestinationRule] = []  # for encfile publish
 
     @property
     def folder(self) -> str:
@@ -130,6 +142,43 @@ class Config:
         relative = self.relative(file_path)
         rule = next((rule for rule in self.rules if rule.matches(relative)), None)
         return rule.check() if rule is not None else None
+
+    def destination_for(self, file_path: str) -> DestinationRule | None:
+        """The first destination rule that matches ``file_path`` (checked), or None; its
+        ``path_regex`` sees the same path as a creation rule's."""
+        relative = self.relative(file_path)
+        rule = next((r for r in self.destination_rules if r.matches(relative)), None)
+        return rule.check() if rule is not None else None
+
+
+class DestinationRule:
+    """One ``destination_rules`` entry (sops's ``publish``): where a file is published.
+    As for creation rules, only ``path_regex`` is looked at until the rule is chosen
+    for a file; :meth:`check` then reads the rest. ``encfile.publish`` gives the
+    values their meaning."""
+
+    def __init__(self, item: Any, line: int, label: str) -> None:
+        self.item: Any = item
+        self.line = line
+        self.label = label
+        self.values: dict[str, Any] = {}  # the keys that are set, checked
+        self.recreation: CreationRule | None = None  # its keys re-encrypt a bucket's copy
+        self._pattern: Any = None
+        self._checked = False
+
+    def matches(self, relative_path: str) -> bool:
+        if not isinstance(self.item, dict):
+            raise ConfigError(f"{self.label} line {self.line}: a destination rule must be a "
+                              "mapping")
+        if self._pattern is None:
+            self._pattern = _path_pattern(self.item, self.line, self.label)
+        return self._pattern.search(relative_path) is not None
+
+    def check(self) -> DestinationRule:
+        if not self._checked:
+            _read_destination(self, self.item, self.label)
+            self._checked = True
+        return self
 
 
 class Plan:
@@ -260,7 +309,14 @@ def _load(path: str) -> Config:
     rules = [CreationRule(item, _line(raw_rules, index), label)
              for index, item in enumerate(raw_rules)]
     settings = {k: data[k] for k in ENCFILE_TOP_KEYS if k in data}
-    return Config(path, rules, settings)
+    found = Config(path, rules, settings)
+    raw_destinations = data.get("destination_rules") or []
+    if not isinstance(raw_destinations, list):
+        raise ConfigError(f"{label} line {_line(data, 'destination_rules')}: "
+                          "'destination_rules' must be a list")
+    found.destination_rules = [DestinationRule(item, _line(raw_destinations, index), label)
+                               for index, item in enumerate(raw_destinations)]
+    return found
 
 
 def _parse_with_ruamel(text: str, label: str) -> Any:
@@ -419,3 +475,34 @@ def _group(group: Any, line: int, label: str, rule: dict[str, Any]) -> list[Mast
     for index, sub in enumerate(merged):  # sops merges nested groups into this one
         keys += _group(sub, _line(merged, index), label, rule)
     return keys
+
+
+def _read_destination(rule: DestinationRule, item: dict[str, Any], label: str) -> None:
+    """Fill in ``rule`` from its entry: every key known and of its type, one destination."""
+    _check_keys(item, _DESTINATION_KEYS, set(), label, "")
+    for name, value in item.items():
+        line = _line(item, name)
+        if value is None or name == "path_regex":
+            continue
+        if name in DESTINATION_STRINGS and not isinstance(value, str):
+            raise ConfigError(f"{label} line {line}: '{name}' must be a string")
+        if name in ("omit_extensions", "aws_secret_split") and not isinstance(value, bool):
+            raise ConfigError(f"{label} line {line}: '{name}' must be true or false")
+        if name == "vault_kv_version" and (isinstance(value, bool) or value not in (1, 2)):
+            raise ConfigError(f"{label} line {line}: 'vault_kv_version' must be 1 or 2")
+        if name in ("recreation_rule", "reencryption_rule"):
+            if "recreation_rule" in item and "reencryption_rule" in item:
+                raise ConfigError(f"{label} line {line}: a destination rule takes "
+                                  "'recreation_rule' or 'reencryption_rule', not both")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{label} line {line}: '{name}' must be a mapping (keys "
+                                  "as in a creation rule)")
+            rule.recreation = CreationRule(value, line, label)
+            continue
+        rule.values[name] = value
+    named = [n for n in ("s3_bucket", "gcs_bucket", "vault_path", "aws_secret_name")
+             if rule.values.get(n)]
+    if len(named) != 1:
+        raise ConfigError(f"{label} line {rule.line}: a destination rule needs exactly one of "
+                          "s3_bucket, gcs_bucket, vault_path or aws_secret_name"
+                          + (f" (it has {', '.join(named)})" if named else ""))

@@ -16,7 +16,7 @@ one table in ``exits.py``.
     init       init                           run       exec, exec-file
     git        git setup|status|textconv|merge|resolve|pre-commit (tables: git_spec)
     scan       scan (tables: scan_spec)       more      keyservice, completion
-    remedies   the flag each library remedy names
+    publish    publish (tables: publish_spec) remedies  the flag each library remedy names
 """
 
 from __future__ import annotations

@@ -343,6 +343,12 @@ def _scan() -> Command:
     return command()
 
 
+def _publish() -> Command:
+    from .publish_spec import command
+
+    return command()
+
+
 def _exec() -> Command:
     from .run_spec import exec_command
 
@@ -402,7 +408,7 @@ COMMANDS = _Commands({
     "rotate": _rotate, "updatekeys": _updatekeys, "status": _status,
     "filestatus": _filestatus, "groups": _groups, "keygen": _keygen, "init": _init,
     "identities": _identities, "keyservice": _keyservice, "completion": _completion,
-    "scan": _scan})
+    "scan": _scan, "publish": _publish})
 
 #: sops's mode flags: ``encfile -d FILE`` is ``encfile decrypt FILE``, wherever the flag is.
 MODES = {"-e": "encrypt", "--encrypt": "encrypt", "-d": "decrypt", "--decrypt": "decrypt",

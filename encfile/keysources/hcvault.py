@@ -209,7 +209,7 @@ def _call(key: Key, ctx: KeyRing, path: str, body: dict[str, str]) -> dict[str, 
     if not secret:
         return why
     timeout = service_timeout(ctx.env)
-    status, answer = _post(key.vault_address, path, body, secret, ctx, timeout)
+    status, answer = post(key.vault_address, path, body, secret, ctx, timeout)
     if isinstance(answer, str):
         return answer
     if status == 200 and isinstance(answer.get("data"), dict):
@@ -221,11 +221,11 @@ def _call(key: Key, ctx: KeyRing, path: str, body: dict[str, str]) -> dict[str, 
 def _refusal(key: Key, ctx: KeyRing, path: str, status: int, answer: dict[str, Any],
              secret: str, timeout: float) -> str:
     """Why the server refused (one line): 403 says whether the token or its policy."""
-    said = _server_message(answer)
+    said = server_message(answer)
     if status == 403:
         # Ask who the token is (the default policy allows it): a rejected token and a
         # policy that lacks the path are different fixes.
-        who_status, who = _post(key.vault_address, "auth/token/lookup-self", None, secret,
+        who_status, who = post(key.vault_address, "auth/token/lookup-self", None, secret,
                                 ctx, timeout, method="GET")
         if who_status == 200 and isinstance(who, dict) and isinstance(who.get("data"), dict):
             data = who["data"]
@@ -243,14 +243,14 @@ def _refusal(key: Key, ctx: KeyRing, path: str, status: int, answer: dict[str, A
     return f"the server refused {path} (HTTP {status}){': ' + said if said else ''}"
 
 
-def _server_message(answer: dict[str, Any]) -> str:
+def server_message(answer: dict[str, Any]) -> str:
     errors = answer.get("errors")
     text = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
     text = " ".join(text.replace("*", " ").split())  # Vault's multi-line error lists
     return text[:200]
 
 
-def _post(address: str, path: str, body: dict[str, str] | None, secret: str, ctx: KeyRing,
+def post(address: str, path: str, body: dict[str, str] | None, secret: str, ctx: KeyRing,
           timeout: float, method: str = "POST") -> tuple[int, dict[str, Any] | str]:
     """(HTTP status, the parsed JSON answer) or (0, a one-line reason)."""
     import http.client
