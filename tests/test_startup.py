@@ -4,7 +4,8 @@ Start-up is most of the time of decrypting a small file, and every module on the
 path is paid on every run (a ``re`` import alone is 3 ms, against a 16 ms floor).
 This lists, module by module, what the path may import: for a 2-key dotenv file
 sops made, and one encfile wrote (which carries a layout), decrypted to standard
-output and run as ``exec``. A module added to the path fails it until it is
+output, run as ``exec``, and shown by ``git textconv`` (which git runs once per version
+in a ``git log -p``). A module added to the path fails it until it is
 either moved off the path or added here on purpose.
 
 The CLI runs as its console script does (``from encfile.cli import main``), in a
@@ -46,6 +47,7 @@ SHARED_MODULES = {
 }
 DECRYPT_MODULES = {"encfile.cli.crypt", "encfile.extract", "encfile.files"}
 EXEC_MODULES = {"encfile.cli.run", "encfile.cli.run_spec", "encfile.envmap"}
+TEXTCONV_MODULES = {"encfile.cli.git", "encfile.cli.git_spec"}  # git runs it per version
 LAYOUT_MODULES = {"encfile.jsontext"}  # a file encfile wrote: its sealed layout
 
 # The modules the issue names, checked on their own so that a failure reads plainly.
@@ -110,6 +112,8 @@ CASES = {
     "exec with a sops file": (["exec", "-f", "sops.enc.env", "--", "true"], EXEC_MODULES),
     "exec with an encfile file": (["exec", "-f", "encfile.enc.env", "--", "true"],
                                   EXEC_MODULES | LAYOUT_MODULES),
+    "git textconv of an encfile file": (["git", "textconv", "encfile.enc.env"],
+                                        TEXTCONV_MODULES | LAYOUT_MODULES),
 }
 
 

@@ -6,13 +6,10 @@ every command they start without typer.
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 
 from .. import errors
 from . import common
-from .edit import run_editor
 from .terminal import Out, info, note, say, tell, write_stdout
 
 TYPE_CHECKING = False
@@ -58,6 +55,8 @@ def run_setup(*, global_: bool, no_hook: bool, patterns: list[str] | None = None
         tell(line)
     if not changed:
         tell("already set up; nothing changed")
+    import shlex
+
     info(f"git runs {shlex.join(program)} (the encfile that ran setup; if it is gone, the "
           "encfile on PATH)")
     verbose = gitsetup.git(["config", "--type=bool", "--get", "commit.verbose"], None,
@@ -70,6 +69,8 @@ def run_setup(*, global_: bool, no_hook: bool, patterns: list[str] | None = None
 
 
 def _program_line(entry: Any) -> str:
+    import shlex
+
     if entry["program"] is None:
         return "set, to a command encfile did not write"
     shown = shlex.join(entry["program"])
@@ -82,6 +83,8 @@ def status(a: Args) -> int:
 
     found = gitsetup.status()
     if a.as_json:
+        import json
+
         write_stdout((json.dumps(found, indent=2) + "\n").encode())
         return 0
     programs: Any = found["programs"]
@@ -227,7 +230,12 @@ _CHOOSE_HELP = ("For each key, replace the {ours, theirs} pair by \"ours\" or \"
 
 
 def _choose_in_editor(path: str, candidates: dict[str, tuple[Any, Any]]) -> dict[str, str]:
+    # not at the top: textconv, which git runs once per version in a diff, needs none of them
+    import json
+    import shlex
+
     from .. import fsutil
+    from .edit import run_editor
 
     shown = {"//": _CHOOSE_HELP, **{k: {"ours": o, "theirs": t}
                                     for k, (o, t) in sorted(candidates.items())}}
