@@ -157,7 +157,8 @@ def open_encrypted(text: str, *, format: str | None = None, identities: Identiti
     from .opening import open_text
 
     return open_text(text, fmt=format or formats.sniff_encrypted(text),
-                     keyring=_keyring(identities), label=label, ignore_mac=ignore_mac)
+                     keyring=_keyring(identities), label=label, ignore_mac=ignore_mac,
+                     sniffed=format is None)
 
 
 def decrypt(text: str, *, format: str | None = None, identities: Identities = None,

@@ -115,10 +115,15 @@ class Opened:
 
 
 def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str = "input",
-              ignore_mac: bool = False) -> Opened:
-    """Parse, decrypt and authenticate a sops file; raise on any failure."""
+              ignore_mac: bool = False, sniffed: bool = False,
+              _key: bytes | None = None) -> Opened:
+    """Parse, decrypt and authenticate a sops file; raise on any failure.
+
+    ``sniffed``: ``fmt`` was told from the text, so a file encfile wrote in another format
+    that reads as this one (a YAML flow mapping is JSON) is opened as what it was written as.
+    """
     parsed, metadata, strict = _check_metadata(text, fmt, label)
-    key = datakey.recover(metadata, keyring or KeyRing(), label)
+    key = _key or datakey.recover(metadata, keyring or KeyRing(), label)
     cipher = crypto.Cipher(key)
     state = _Values(metadata, strict, label)
     _open_values(parsed, cipher, state)
@@ -126,7 +131,11 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     digest = state.mac.hexdigest().upper()
     if not ignore_mac:
         mac.check(cipher, metadata, digest, label)
-    sealed_layout = _open_layout(parsed, cipher, metadata, digest, state, ignore_mac, fmt)
+    try:
+        sealed_layout = _open_layout(parsed, cipher, metadata, digest, state, ignore_mac, fmt,
+                                     sniffed)
+    except _WrittenAs as written:
+        return open_text(text, fmt=written.fmt, label=label, ignore_mac=ignore_mac, _key=key)
     try:
         parsed.apply_layout(sealed_layout)
     except InputError as err:
@@ -305,8 +314,17 @@ def _open_misplaced_comments(cipher: crypto.Cipher, state: _Values) -> None:
         _open_comment_anywhere(cipher, node, tok, prefixes, state.label)
 
 
+class _WrittenAs(Exception):
+    """A sniffed format differs from the one the sealed layout names (open it as that)."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
+        self.fmt = fmt
+
+
 def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest: str,
-                 state: _Values, ignore_mac: bool, fmt: str) -> dict[str, Any] | None:
+                 state: _Values, ignore_mac: bool, fmt: str,
+                 sniffed: bool = False) -> dict[str, Any] | None:
     """The sealed layout, checked against what was opened (None for a sops-made file,
     and for a file converted to another format since encfile wrote it)."""
     label = state.label
@@ -328,6 +346,8 @@ def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest:
                       EncfileWarning, stacklevel=3)
         return None
     written_as = sealed.get("format")
+    if sniffed and written_as == "yaml" and fmt == "json":
+        raise _WrittenAs(written_as)  # JSON text is YAML too: encfile wrote a flow mapping
     if written_as is not None and written_as != fmt:
         # Converted (Flux renders YAML resources as JSON before decrypting them): the values
         # and the MAC were checked, as sops checks them; the comment and layout checks

@@ -728,6 +728,9 @@ REGRESSIONS: dict[str, tuple[str, bool]] = {
         "n: &x\n  - sv_a\nh: {\n  g: {p: *x}, # QZMARK c\n  }\n", True),
     # -0.0 in an alias copy was written '-0', which reads back as the int 0
     "negative-zero-in-alias-copy": ("a_unencrypted: &x\n  l: -0.0\nb: *x\n", False),
+    # an empty flow mapping encrypts to text that is JSON too: the library told the format
+    # from the text, took it for a JSON file and printed sops's JSON tail ("\n", not CRLF)
+    "empty-flow-mapping-crlf": ("{}\r\n", True),
 }
 
 
