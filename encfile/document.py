@@ -8,6 +8,8 @@ seals every value and comment, computes the MAC, and seals the layout.
 from __future__ import annotations
 
 import warnings
+from itertools import compress, repeat
+from operator import and_, attrgetter
 
 from . import crypto, datakey, formats, layout, values
 from . import mac as _mac
@@ -24,7 +26,7 @@ from .keysources.identities import KeyRing
 from .metadata import KeyGroup, Metadata, format_lastmodified
 from .opening import Stash
 from .rules import Rules
-from .tree import Alias, Branch, Comment, Hidden, Scalar, Seq, walk
+from .tree import Alias, Branch, Comment, GcPaused, Hidden, Scalar, Seq, visits
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and exec
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and ex
     from .opening import Opened
 
 K8S_SECRET_REGEX = "^(data|stringData)$"
+_KIND, _TEXT, _ORDINAL = attrgetter("kind"), attrgetter("text"), attrgetter("ordinal")
 
 
 def _kubernetes_secrets(roots: Sequence[Branch]) -> bool:
@@ -79,12 +82,13 @@ def encrypt_text(
     ctx: KeyRing | None = None,
 ) -> str:
     """Encrypt a plaintext document for ``recipients`` (the keys of each key group)."""
-    codec, parsed = _parse_plain(text, fmt, label)
-    rules = _rules_for(codec, parsed, rules, label)
-    key = crypto.new_data_key()
-    groups = datakey.wrap_groups(key, recipients, shamir_threshold, ctx)
-    threshold = shamir_threshold if len(recipients) > 1 else 0
-    return _seal(codec.NAME, parsed, key, groups, threshold, rules, now, label, {})
+    with GcPaused(len(text)):
+        codec, parsed = _parse_plain(text, fmt, label)
+        rules = _rules_for(codec, parsed, rules, label)
+        key = crypto.new_data_key()
+        groups = datakey.wrap_groups(key, recipients, shamir_threshold, ctx)
+        threshold = shamir_threshold if len(recipients) > 1 else 0
+        return _seal(codec.NAME, parsed, key, groups, threshold, rules, now, label, {})
 
 
 def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime | None = None,
@@ -99,13 +103,14 @@ def reencrypt_text(text: str, *, fmt: str, previous: Opened, now: _dt.datetime |
     ``also_reuse`` offers more tokens to keep, from another file **under the same data
     key** (the merge driver passes the other side's).
     """
-    codec, parsed = _parse_plain(text, fmt, label)
-    meta = previous.metadata
-    rules = _whole_file_rules(codec, meta.rules)
-    stash = {**(also_reuse or {}), **previous.stash()}
-    return _seal(codec.NAME, parsed, previous._key, meta.key_groups, meta.shamir_threshold,
-                 rules, now,
-                 label, stash, meta.encfile_key_created)
+    with GcPaused(len(text)):
+        codec, parsed = _parse_plain(text, fmt, label)
+        meta = previous.metadata
+        rules = _whole_file_rules(codec, meta.rules)
+        stash = {**(also_reuse or {}), **previous.stash()}
+        return _seal(codec.NAME, parsed, previous._key, meta.key_groups,
+                     meta.shamir_threshold, rules, now, label, stash,
+                     meta.encfile_key_created)
 
 
 def rekey_text(previous: Opened, *, groups: Sequence[Sequence[MasterKey]],
@@ -208,45 +213,25 @@ def _seal(fmt: str, parsed: Any, key: bytes, groups: list[Any], shamir_threshold
           key_created: str | None = "") -> str:
     """Encrypt a parsed plaintext under ``key``; tokens in ``stash`` are reused.
 
+    The walk notes what each value and comment needs; the new tokens are then sealed
+    all at once (:func:`encfile.token.seal_many`) and the MAC hashes the joined
+    plaintexts in one update.
+
     ``key_created`` is the data key's birth: "" for a key made now, None if unknown.
     """
     cipher = crypto.Cipher(key)
     mac = _mac.new_hash(rules)
-    mac_all = not rules.mac_only_encrypted
-    comments: list[str] = []
-    hidden: list[str] = []
-    seal = _token.seal
-    to_bytes = values.to_bytes
-
-    paths: dict[int, str] = {}
-    kinds: list[str] = []  # token types: sops does not authenticate them; the layout does
-
-    shape: list[str] = []
-
-    def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
-        data = to_bytes(node.text)
-        paths[node.ordinal] = aad
-        shape.append(f"{aad}\x1f{len(data)}")
-        if type(node) is Hidden:
-            hidden.append(f"{aad}{encrypted:d}{node.text}")
-        elif mac_all or encrypted:
-            mac.update(data)
-        if encrypted and data:
-            kind = node.kind or "str"
-            node.out = (stash.get((aad, kind, node.text)) if stash else None) \
-                or seal(cipher, data, aad, kind)
-            kinds.append(kind)
-
-    def on_comment(node: Comment, aad: str, encrypted: bool) -> None:
-        if encrypted and node.text:
-            node.out = (stash.get((aad, "comment", node.text)) if stash else None) \
-                or seal(cipher, to_bytes(node.text), aad, "comment")
-            comments.append(node.text)
-
     colon_keys: set[str] = set()
     for root in parsed.roots:
-        walk(root, rules, on_value, on_comment)
         _keys_with_colon(root, colon_keys)
+    nodes, aads, flags = visits(parsed.roots, rules)
+    if not stash and set(map(type, nodes)) <= {Scalar}:
+        sealed = _seal_values(nodes, aads, flags, rules, cipher)
+    else:
+        sealed = _seal_one_by_one(nodes, aads, flags, rules, cipher, stash)
+    paths, kinds, shape = sealed.paths, sealed.kinds, sealed.shape
+    comments, hidden = sealed.comments, sealed.hidden
+    mac.update(b"".join(sealed.hashed))
     if colon_keys:
         warnings.warn(
             f"{label}: keys containing ':' ({', '.join(sorted(map(repr, colon_keys))[:3])}) make "
@@ -280,7 +265,7 @@ def _seal(fmt: str, parsed: Any, key: bytes, groups: list[Any], shamir_threshold
         lastmodified=lastmodified,
         # Unchanged values at an unchanged time: the old MAC and layout tokens stay too.
         mac=stash.get(("@mac", lastmodified, digest))
-        or seal(cipher, digest.encode("ascii"), lastmodified, "str"),
+        or _token.seal(cipher, digest.encode("ascii"), lastmodified, "str"),
         rules=rules,
         shamir_threshold=shamir_threshold if len(groups) > 1 else 0,
         encfile_version=__version__,
@@ -290,6 +275,89 @@ def _seal(fmt: str, parsed: Any, key: bytes, groups: list[Any], shamir_threshold
     )
     result: str = parsed.render_encrypted(metadata.to_dict())
     return result
+
+
+class _Sealed:
+    """What sealing the values and comments gathers for the MAC and the layout."""
+
+    __slots__ = ("comments", "hashed", "hidden", "kinds", "paths", "shape")
+
+    def __init__(self) -> None:
+        self.paths: dict[int, str] = {}  # ordinal -> key path
+        self.kinds: list[str] = []  # token types: sops does not authenticate them
+        self.shape: list[str] = []  # each value's path and size
+        self.hashed: list[bytes] = []  # what the MAC covers, in order
+        self.comments: list[str] = []
+        self.hidden: list[str] = []
+
+
+def _seal_values(nodes: list[Scalar], aads: list[str], flags: list[bool], rules: Rules,
+                 cipher: crypto.Cipher) -> _Sealed:
+    """Values only (no comment, nothing hidden, no token to reuse): all in bulk, the new
+    tokens sealed at once (:func:`encfile.token.seal_many`)."""
+    out = _Sealed()
+    data = list(map(str.encode, map(_TEXT, nodes), repeat("utf-8"), repeat("surrogateescape")))
+    out.paths.update(zip(map(_ORDINAL, nodes), aads, strict=True))
+    out.shape = list(map("{}\x1f{}".format, aads, map(len, data)))
+    out.hashed = data if not rules.mac_only_encrypted else list(compress(data, flags))
+    sealing = list(map(and_, flags, map(bool, data)))  # encrypted, and not empty
+    targets = list(compress(nodes, sealing))
+    out.kinds = [kind or "str" for kind in map(_KIND, targets)]
+    tokens = _token.seal_many(cipher, list(compress(data, sealing)),
+                              list(compress(aads, sealing)), out.kinds)
+    for node, token in zip(targets, tokens, strict=True):
+        node.out = token
+    return out
+
+
+def _seal_one_by_one(nodes: list[Any], aads: list[str], flags: list[bool], rules: Rules,
+                     cipher: crypto.Cipher, stash: Stash) -> _Sealed:
+    """Values and comments in the walk's order, reusing the tokens in ``stash``; the new
+    ones are sealed at once after the walk."""
+    out = _Sealed()
+    mac_all = not rules.mac_only_encrypted
+    to_bytes = values.to_bytes
+    paths, kinds, shape, hashed = out.paths, out.kinds, out.shape, out.hashed
+    comments, hidden = out.comments, out.hidden
+    pending: list[Any] = []  # what needs a new token, and its plaintext, AAD and type
+    plaintexts: list[bytes] = []
+    sealing: list[str] = []
+    types: list[str] = []
+    for node, aad, encrypted in zip(nodes, aads, flags, strict=True):
+        if type(node) is Comment:
+            if encrypted and node.text:
+                reused = stash.get((aad, "comment", node.text)) if stash else None
+                if reused:
+                    node.out = reused
+                else:
+                    pending.append(node)
+                    plaintexts.append(to_bytes(node.text))
+                    sealing.append(aad)
+                    types.append("comment")
+                comments.append(node.text)
+            continue
+        data = to_bytes(node.text)
+        paths[node.ordinal] = aad
+        shape.append(f"{aad}\x1f{len(data)}")
+        if type(node) is Hidden:
+            hidden.append(f"{aad}{encrypted:d}{node.text}")
+        elif mac_all or encrypted:
+            hashed.append(data)
+        if encrypted and data:
+            kind = node.kind or "str"
+            reused = stash.get((aad, kind, node.text)) if stash else None
+            if reused:
+                node.out = reused
+            else:
+                pending.append(node)
+                plaintexts.append(data)
+                sealing.append(aad)
+                types.append(kind)
+            kinds.append(kind)
+    tokens = _token.seal_many(cipher, plaintexts, sealing, types)
+    for node, token in zip(pending, tokens, strict=True):
+        node.out = token
+    return out
 
 
 # -- decryption ----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ returned until the whole file has authenticated.
 from __future__ import annotations
 
 import warnings
+from itertools import repeat
+from operator import attrgetter
 
 from . import crypto, datakey, formats, layout, mac, values
 from . import token as _token
@@ -22,14 +24,16 @@ from .errors import (
 )
 from .keysources.identities import KeyRing
 from .metadata import Metadata
-from .tree import Comment, Hidden, Scalar, walk
+from .tree import Comment, GcPaused, Hidden, Scalar, visits, walk
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and datetime stay off the start-up path of -d and exec
     import datetime as _dt
+    from collections.abc import Iterable
     from typing import Any
 
 Stash = dict[tuple[str, str, str], str]  # (AAD, type, plaintext) -> the token that holds it
+_KIND, _TEXT, _ORDINAL = attrgetter("kind"), attrgetter("text"), attrgetter("ordinal")
 
 
 def path_of(aad: str) -> str:
@@ -63,7 +67,8 @@ class Opened:
 
     def text(self) -> str:
         try:
-            out: str = self.parsed.render_plain(self.layout)
+            with GcPaused(len(getattr(self.parsed, "text", ""))):
+                out: str = self.parsed.render_plain(self.layout)
         except InputError as err:  # the clear structure no longer fits the sealed layout
             raise TamperedValueError(f"{self.label}: {err}") from None
         return out
@@ -122,6 +127,12 @@ def open_text(text: str, *, fmt: str, keyring: KeyRing | None = None, label: str
     ``sniffed``: ``fmt`` was told from the text, so a file encfile wrote in another format
     that reads as this one (a YAML flow mapping is JSON) is opened as what it was written as.
     """
+    with GcPaused(len(text)):
+        return _open_text(text, fmt, keyring, label, ignore_mac, sniffed, _key)
+
+
+def _open_text(text: str, fmt: str, keyring: KeyRing | None, label: str,
+               ignore_mac: bool, sniffed: bool, _key: bytes | None) -> Opened:
     parsed, metadata, strict = _check_metadata(text, fmt, label)
     key = _key or datakey.recover(metadata, keyring or KeyRing(), label)
     cipher = crypto.Cipher(key)
@@ -169,12 +180,13 @@ def _check_metadata(text: str, fmt: str, label: str) -> tuple[Any, Metadata, boo
 class _Values:
     """What opening the values gathers for the later checks."""
 
-    __slots__ = ("aads", "comments", "hidden", "kinds", "label", "mac", "mac_all", "paths",
-                 "rules", "strict", "unopened", "walked")
+    __slots__ = ("aads", "comments", "hidden", "kinds", "label", "layout", "mac", "mac_all",
+                 "paths", "rules", "strict", "unopened", "walked")
 
     def __init__(self, metadata: Metadata, strict: bool, label: str) -> None:
         self.rules = metadata.rules
         self.strict = strict
+        self.layout = bool(metadata.encfile_layout)  # kinds, paths, walked: for its checks
         self.label = label
         self.mac = mac.new_hash(self.rules)
         self.mac_all = not self.rules.mac_only_encrypted
@@ -188,8 +200,51 @@ class _Values:
 
 
 def _open_values(parsed: Any, cipher: crypto.Cipher, state: _Values) -> None:
-    """Open every value and comment in sops's order, feeding the MAC. The visitors are
-    closures over locals: this loop runs once per value of the file."""
+    """Open every value and comment in sops's order, feeding the MAC.
+
+    The walk lists the items (:func:`encfile.tree.visits`); the tokens of the plain
+    string values among them are opened at once (:func:`encfile.token.open_many`). When
+    that is every item, the results are stored and hashed in bulk (one MAC update over
+    the joined plaintexts); otherwise each item goes through the visitors of
+    :func:`_open_one_by_one` in order, which say what is wrong with the first bad one.
+    """
+    nodes, aads, flags = visits(parsed.roots, state.rules)
+    simple = (bool(nodes) and all(flags) and set(map(type, nodes)) == {Scalar}
+              and set(map(_KIND, nodes)) == {"str"} and all(map(_TEXT, nodes)))
+    if simple:
+        batch, batch_aads = nodes, aads
+    else:
+        picked = [(node, aad) for node, aad, encrypted in zip(nodes, aads, flags, strict=True)
+                  if encrypted and type(node) is Scalar and node.kind == "str" and node.text]
+        batch, batch_aads = [node for node, _ in picked], [aad for _, aad in picked]
+    opened = _token.open_many(cipher, list(map(_TEXT, batch)),
+                              list(map(str.encode, batch_aads, repeat("utf-8"),
+                                       repeat("surrogateescape")))) if batch else None
+    if simple and opened is not None and set(opened[0]) == {"str"}:
+        _store_strings(nodes, aads, opened[1], state)
+        return
+    _open_one_by_one(zip(nodes, aads, flags, strict=True), cipher, state, opened)
+
+
+def _store_strings(nodes: list[Scalar], aads: list[str], data: list[bytes],
+                   state: _Values) -> None:
+    """Every item was an encrypted string that opened: store and hash them in bulk."""
+    plain = map(bytes.decode, data, repeat("utf-8"), repeat("surrogateescape"))
+    for node, out in zip(nodes, zip(repeat("str"), plain, strict=False), strict=True):
+        node.out = out
+    state.mac.update(b"".join(data))
+    if state.layout:  # what the layout checks (a file encfile wrote)
+        state.kinds.extend(repeat("str", len(nodes)))
+        state.paths.update(zip(map(_ORDINAL, nodes), aads, strict=True))
+        state.walked.extend(zip(aads, nodes, strict=True))
+    if not state.strict:
+        state.aads.extend(aads)
+
+
+def _open_one_by_one(seen: Iterable[tuple[Any, str, bool]], cipher: crypto.Cipher,
+                     state: _Values, opened: tuple[list[str], list[bytes]] | None) -> None:
+    """Each item in order; ``opened``: what :func:`encfile.token.open_many` gave for the
+    plain string values, if it opened them all."""
     label, strict, mac_all = state.label, state.strict, state.mac_all
     update = state.mac.update
     comments, hidden, unopened = state.comments, state.hidden, state.unopened
@@ -197,6 +252,7 @@ def _open_values(parsed: Any, cipher: crypto.Cipher, state: _Values) -> None:
     to_bytes = values.to_bytes
     open_token = _token.open_token
     open_quick = _token.open_quick
+    ready = iter(zip(*opened, strict=True)) if opened is not None else None
 
     def on_value(node: Scalar, aad: str, encrypted: bool) -> None:
         paths[node.ordinal] = aad
@@ -209,9 +265,10 @@ def _open_values(parsed: Any, cipher: crypto.Cipher, state: _Values) -> None:
                 update(to_bytes(node.text))
             return
         if node.kind == "str" and node.text:
-            opened = open_quick(cipher, node.text, aad.encode("utf-8", "surrogateescape"))
-            if opened is not None:
-                kind, data = opened
+            quick = next(ready) if ready is not None else \
+                open_quick(cipher, node.text, aad.encode("utf-8", "surrogateescape"))
+            if quick is not None:
+                kind, data = quick
                 plain = data.decode("utf-8", "surrogateescape")
                 if kind != "str":
                     try:
@@ -299,8 +356,11 @@ def _open_values(parsed: Any, cipher: crypto.Cipher, state: _Values) -> None:
         node.out = values.from_bytes(data)
         comments.append(node.out)
 
-    for root in parsed.roots:
-        walk(root, state.rules, on_value, on_comment)
+    for node, aad, encrypted in seen:
+        if type(node) is Comment:
+            on_comment(node, aad, encrypted)
+        else:
+            on_value(node, aad, encrypted)
 
 
 def _open_misplaced_comments(cipher: crypto.Cipher, state: _Values) -> None:

@@ -33,6 +33,14 @@ SHARED = ROOT.parent / "shared"
 REQUIRE_ORACLES = os.environ.get("ENCFILE_REQUIRE_ORACLES") == "1"
 
 
+def corpus_files(shared: Path, *suffixes: str) -> list[Path]:
+    """The shared corpus's files with these suffixes, then testdata's plain and sops-made ones."""
+    found = [p for p in sorted(shared.joinpath("corpus").rglob("*"))
+             if p.suffix in suffixes and p.is_file()]
+    return found + [p for folder in (PLAIN, SOPS_VECTORS) for p in sorted(folder.iterdir())
+                    if p.suffix in suffixes]
+
+
 def _key_parts(path: Path) -> tuple[str, str]:
     text = path.read_text()
     public = text.split("# public key: ")[1].split()[0]

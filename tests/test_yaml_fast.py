@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PLAIN, SOPS_VECTORS, TEST_PUBLIC
+from conftest import TEST_PUBLIC, corpus_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.cyaml import CParser
@@ -53,15 +53,10 @@ def agrees(text: str) -> bool:
     return True
 
 
-def corpus_files(shared: Path) -> list[Path]:
-    found = [p for p in sorted(shared.joinpath("corpus").rglob("*"))
-             if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return found + sorted(PLAIN.glob("*.yaml")) + sorted(SOPS_VECTORS.glob("*.yaml"))
-
 
 def test_every_corpus_file_agrees_or_is_declined(shared: Path) -> None:
     answered = 0
-    for path in corpus_files(shared):
+    for path in corpus_files(shared, ".yaml", ".yml"):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:

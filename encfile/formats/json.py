@@ -24,7 +24,6 @@ import re
 
 from ..errors import InputError
 from ..tree import Branch, Scalar, Seq
-from . import json_emit
 from .splice import apply, overrides_of
 
 TYPE_CHECKING = False
@@ -105,6 +104,8 @@ class ParsedJson:
     # -- encrypting ------------------------------------------------------------------------
 
     def layout(self) -> dict[str, Any]:
+        from . import json_emit
+
         text = self.text
         scalars = {}
         for node in self.scalars:
@@ -122,6 +123,8 @@ class ParsedJson:
         return out
 
     def render_encrypted(self, metadata: dict[str, Any]) -> str:
+        from . import json_emit
+
         text = self.text
         splices = [(n.start, n.end, f'"{n.out}"') for n in self.scalars if n.out is not None]
         root = self.root
@@ -149,13 +152,17 @@ class ParsedJson:
     def render_plain(self, layout: dict[str, Any] | None) -> str:
         layout = layout or {}
         overrides: dict[str, str] = layout.get("scalars", {})
-        splices = []
-        for node in self.scalars:
-            if node.out is not None:
-                rendered = overrides.get(str(node.ordinal)) if overrides else None
-                if rendered is None:
-                    rendered = json_emit.scalar(*node.out)
-                splices.append((node.start, node.end, rendered))
+        splices = _plain_strings(self.scalars) if not overrides else None
+        if splices is None:
+            from . import json_emit
+
+            splices = []
+            for node in self.scalars:
+                if node.out is not None:
+                    rendered = overrides.get(str(node.ordinal)) if overrides else None
+                    if rendered is None:
+                        rendered = json_emit.scalar(*node.out)
+                    splices.append((node.start, node.end, rendered))
         if self.meta_index >= 0:
             meta = self.members[self.meta_index]
             if self.meta_index > 0:
@@ -204,6 +211,20 @@ class ParsedJson:
 
 
 
+# What json_emit escapes (Go's encoder); tests/test_perf_paths_json.py checks they agree.
+_NEEDS_ESCAPE = re.compile('["\\\\<>&\u2028\u2029\x00-\x1f\ud800-\udfff]')
+
+
+def _plain_strings(scalars: list[Scalar]) -> list[tuple[int, int, str]] | None:
+    """The splices of decrypted values when every one is a string that needs no escape
+    (checked all at once): each is written as it is, in quotes. None otherwise."""
+    opened = [node for node in scalars if node.out is not None]
+    texts = [node.out[1] for node in opened if node.out[0] == "str"]
+    if len(texts) != len(opened) or _NEEDS_ESCAPE.search(" ".join(texts)):
+        return None
+    return [(node.start, node.end, f'"{text}"') for node, text in zip(opened, texts, strict=True)]
+
+
 _SHORT_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?\Z")
 
 
@@ -246,7 +267,9 @@ def parse(text: str) -> ParsedJson:
         raise InputError("the top level of a JSON file must be an object",
                          hints=['sops needs a map at the top: put the data under a key, '
                                 'e.g. {"data": [...]}'])
-    return _Builder(body, bom).build(start)
+    from . import json_bulk  # the same tree from one findall, which is quicker
+
+    return json_bulk.build(body, bom, start) or _Builder(body, bom).build(start)
 
 
 class _Builder:

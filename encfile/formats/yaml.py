@@ -166,15 +166,22 @@ class ParsedYaml:
         """What must be remembered (encrypted) to restore the plaintext byte for byte."""
         scalars: dict[str, str] = {}
         aliases: dict[str, str] = {}
-        text = self.text
+        text, nl = self.text, self.nl
+        as_is = _AS_IS.match
         for doc in self.docs:
             for node in _nodes(doc.root):
-                if isinstance(node, Alias):
+                cls = type(node)
+                if cls is Branch or cls is Seq or cls is Comment:
+                    continue
+                if cls is Alias:
                     aliases[str(node.ordinal)] = node.source
-                elif isinstance(node, Scalar) and node.out is not None:
+                elif node.out is not None:
                     source = text[node.start:node.end]
-                    if source != _render_plain(node, node.kind, node.text, text, self.nl,
-                                               doc.step):
+                    plain = node.text
+                    if source == plain and node.kind == "str" and as_is(plain) \
+                            and plain not in _NOT_AS_IS:
+                        continue  # written as its default rendering
+                    if source != _render_plain(node, node.kind, plain, text, nl, doc.step):
                         scalars[str(node.ordinal)] = source
         for node in self.clear_blocks:
             if node.out is None:
@@ -216,19 +223,24 @@ class ParsedYaml:
                 splices.append((doc.directive[0], doc.directive[1], YAML_11))
             if doc.wrap:
                 splices.append((doc.wrap[0], doc.wrap[0], doc.wrap[1]))
+            add = splices.append
             for node in _nodes(doc.root):
-                if isinstance(node, Alias):
+                cls = type(node)
+                if cls is Branch or cls is Seq:
+                    continue
+                if cls is Alias:
                     copy = _flow_copy(node.target)
                     if node.ctx == "multiline":  # a line comment follows: see add_comment
                         col = node.start - (text.rfind("\n", 0, node.start) + 1)
                         copy = copy[:-1] + self.nl + " " * col + copy[-1]
-                    splices.append((node.start, node.end, copy))
-                elif isinstance(node, Scalar):
-                    if node.out is not None:
-                        tok = node.out if node.ctx != _FLOW else f'"{node.out}"'
-                        splices.append((node.start, node.end, tok))
-                elif isinstance(node, Comment) and node.out is not None:
-                    splices.append((node.start + 1, node.end, node.out))
+                    add((node.start, node.end, copy))
+                elif node.out is None:
+                    continue
+                elif cls is Comment:
+                    add((node.start + 1, node.end, node.out))
+                else:
+                    add((node.start, node.end,
+                         node.out if node.ctx != _FLOW else f'"{node.out}"'))
             splices.append((doc.insert_at, doc.insert_at, self._metadata_text(doc, metadata)))
         return self.bom + apply(text, splices)
 
@@ -277,6 +289,9 @@ class ParsedYaml:
                             and text[:start].endswith(nl)):
                         start -= len(nl)
                     splices.append((start, end, ""))
+            if not aliases:
+                self._value_splices(_nodes(doc.root), overrides, doc.step, splices)
+                continue
             skip = (-1, -1)  # the text of an alias copy being put back: nothing inside it
             for node in _nodes(doc.root):
                 if skip[0] <= node.start < skip[1]:
@@ -299,6 +314,34 @@ class ParsedYaml:
                         splices.append((node.start + 1, node.end, node.out))
         bom = self.bom or ("\ufeff" if layout.get("bom") else "")
         return bom + apply(text, splices)
+
+    def _value_splices(self, nodes: list[Any], overrides: dict[str, str], step: int,
+                       splices: list[tuple[int, int, str]]) -> None:
+        """:meth:`render_plain`'s splices for the values and comments of a document with
+        no alias to put back: the loop of a large file, kept short."""
+        text, nl = self.text, self.nl
+        add = splices.append
+        as_is = _AS_IS.match
+        for node in nodes:
+            cls = type(node)
+            if cls is Branch or cls is Seq:
+                continue
+            if isinstance(node, Scalar):
+                rendered = overrides.get(str(node.ordinal)) if overrides else None
+                if rendered is None:
+                    if node.out is None:
+                        continue
+                    kind, plain = node.out
+                    if kind == "str" and as_is(plain) and plain not in _NOT_AS_IS:
+                        rendered = plain
+                    else:
+                        rendered = _render_plain(node, kind, plain, text, nl, step)
+                add((node.start, node.end, rendered))
+            elif cls is Comment and node.out is not None:
+                if node.ctx == "item":  # a sops list-item comment: '- ENC[...]'
+                    add((node.start, node.end, "#" + node.out))
+                else:
+                    add((node.start + 1, node.end, node.out))
 
     def apply_layout(self, layout: dict[str, Any] | None) -> None:
         """Take note of an opened layout (for ``to_python``) and of wrapped documents."""
@@ -359,9 +402,22 @@ def _line_rest_blank(text: str, pos: int) -> bool:
     return not rest.strip(" \t\r")
 
 
+# Strings whose default rendering is the text itself, in any context (yaml_emit would say
+# so after longer checks): a word of letters, digits and `_.@/-` (not one of the words
+# that read as a bool or null), or digits then a letter that cannot continue a number
+# (no e, x, o, b) and more letters and digits. tests/test_perf_paths_yaml.py holds
+# this to yaml_emit.render_scalar.
+_AS_IS = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_.@/-]*|[0-9]+[ac-df-np-wyzAC-DF-NP-WYZ][A-Za-z0-9]*)\Z")
+_NOT_AS_IS = frozenset(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On",
+                        "ON", "off", "Off", "OFF", "true", "True", "TRUE", "false", "False",
+                        "FALSE", "null", "Null", "NULL"])
+
+
 def _render_plain(node: Scalar, kind: str | None, plain: str, text: str, nl: str,
                   step: int) -> str:
     """A value's default rendering where ``node`` stands (go-yaml's habits, as sops -d)."""
+    if kind == "str" and _AS_IS.match(plain) and plain not in _NOT_AS_IS:
+        return plain
     flow = node.ctx == _FLOW
     base = node.ctx >> 1
     if flow:
@@ -1104,6 +1160,17 @@ def parse(text: str) -> ParsedYaml:
     bom = ""
     if text.startswith("\ufeff"):
         bom, text = "\ufeff", text[1:]
+    if not bom:
+        from . import yaml_bulk  # one-line block mappings and lists: no parser events
+
+        bulk = yaml_bulk.parse(text)
+        if bulk is not None:
+            return bulk
+    return parse_events(text, bom)
+
+
+def parse_events(text: str, bom: str) -> ParsedYaml:
+    """:func:`parse` through parser events (any YAML), for ``text`` without its BOM."""
     parsed = ParsedYaml(text=text, bom=bom, nl=detect_newline(text))
     builder = _Builder(text)
     parsed.docs = builder.build()
