@@ -15,13 +15,15 @@ crypto. The tree knows no crypto.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from .rules import Rules
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # collections.abc (2 ms) stays off the start-up path
+    from collections.abc import Callable, Sequence
     from typing import Any
+
+    ValueVisitor = Callable[["Scalar", str, bool], None]
+    CommentVisitor = Callable[["Comment", str, bool], None]
 
 
 class Scalar:
@@ -137,8 +139,6 @@ class GcPaused:
 
 
 Node = Scalar | Branch | Seq | Alias
-ValueVisitor = Callable[[Scalar, str, bool], None]
-CommentVisitor = Callable[[Comment, str, bool], None]
 
 
 def walk(root: Branch, rules: Rules, on_value: ValueVisitor, on_comment: CommentVisitor) -> None:

@@ -14,8 +14,6 @@ MAC byte-identical to sops's and avoids Python's microsecond-only datetimes.
 
 from __future__ import annotations
 
-import math
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime as _dt
@@ -23,9 +21,10 @@ if TYPE_CHECKING:
 
 KINDS = ("str", "int", "float", "bool", "time")
 
-_FLOAT_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-                  "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan,
-                  "+nan": math.nan, "-nan": math.nan}
+_INF, _NAN = float("inf"), float("nan")  # no math module on the start-up path
+_FLOAT_SPECIAL = {"inf": _INF, "+inf": _INF, "-inf": -_INF, "infinity": _INF,
+                  "+infinity": _INF, "-infinity": -_INF, "nan": _NAN, "+nan": _NAN,
+                  "-nan": _NAN}
 _BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
          "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
 _PATTERNS: dict[str, object] = {}
@@ -88,6 +87,8 @@ def _fmt_f(digits: str, dp: int) -> str:
 
 
 def _special(x: float) -> str | None:
+    import math
+
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
@@ -128,7 +129,7 @@ def parse_go_float(text: str) -> float:
     if not _pattern("float").match(text):
         raise ValueError("not a float")
     value = float(text)
-    if math.isinf(value):
+    if value in (_INF, -_INF):
         raise ValueError("float out of range")  # Go reports ErrRange
     return value
 
