@@ -9,7 +9,7 @@ module knows none of them.
 
 from __future__ import annotations
 
-from . import crypto, shamir
+from . import crypto
 from .errors import NoIdentityError, RecipientError
 from .keysources import MasterKey
 from .keysources.identities import KeyRing
@@ -45,6 +45,8 @@ def wrap_groups(key: bytes, groups: Sequence[Sequence[MasterKey]], threshold: in
         secrets = [key]
     else:
         threshold = checked_threshold(threshold or len(groups), len(groups))
+        from . import shamir  # only for several key groups
+
         secrets = shamir.split(key, len(groups), threshold, crypto._random)
     ctx = ctx if ctx is not None else KeyRing()
     return [KeyGroup([k.wrap(secret, ctx) for k in keys])
@@ -78,6 +80,8 @@ def _combine(parts: list[bytes | None], metadata: Metadata) -> bytes | None:
     if len(found) < (metadata.shamir_threshold or len(metadata.key_groups)):
         return None
     try:
+        from . import shamir
+
         key = shamir.combine(found)
     except ValueError:
         return None

@@ -12,7 +12,7 @@ import warnings
 from itertools import repeat
 from operator import attrgetter
 
-from . import crypto, datakey, formats, layout, mac, values
+from . import crypto, datakey, formats, mac, values
 from . import token as _token
 from .digest import compare_digest
 from .errors import (
@@ -114,6 +114,8 @@ class Opened:
         if self.digest:
             found[("@mac", meta.lastmodified, self.digest)] = meta.mac
             if self.layout is not None and meta.encfile_layout:
+                from . import layout
+
                 found[("@layout", f"{meta.lastmodified}:{self.digest}",
                        layout.body(self.layout))] = meta.encfile_layout
         return found
@@ -395,6 +397,8 @@ def _open_layout(parsed: Any, cipher: crypto.Cipher, metadata: Metadata, digest:
             raise TamperedValueError(f"{label}: a value given twice has no layout data to "
                                      "vouch for it")
         return None
+    from . import layout  # a file encfile wrote: sops-made files never load it
+
     try:
         sealed: dict[str, Any] = layout.open_layout(cipher, metadata.encfile_layout,
                                                     metadata.lastmodified, digest)
@@ -436,6 +440,8 @@ def _check_layout(sealed: dict[str, Any], *, comments: list[str], paths: dict[in
                   kinds: list[str], hidden: list[str], label: str) -> None:
     """What the layout vouches for beyond the MAC: comments, value positions, token types,
     hidden values. ("bound" and "types" are absent from layouts of encfile 0.1.0.)"""
+    from . import layout
+
     def same(expected: object, actual: object) -> bool:
         return compare_digest(str(expected), str(actual))
 

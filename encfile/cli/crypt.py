@@ -93,8 +93,6 @@ def _check_stream(files: list[str], input_type: str | None, output_type: str | N
 
 
 def decrypt(a: Args) -> None:
-    from .. import extract as _extract
-    from .. import files as _files
     from ..opening import open_text
 
     if a.in_place and a.output:
@@ -109,7 +107,11 @@ def decrypt(a: Args) -> None:
     if len(files) > 1 and not a.in_place and not a.extract:
         _check_stream(files, input_type, a.output_type)
     common.refuse_keyservice(a)
-    path_spec = _extract.parse_path(a.extract) if a.extract else None
+    path_spec = None
+    if a.extract:  # extract, and files for several files: off the one-file start-up path
+        from .. import extract as _extract
+
+        path_spec = _extract.parse_path(a.extract)
     keyring = common.keyring(a)
     results: list[tuple[str, str]] = []
     all_yaml = True
@@ -153,7 +155,11 @@ def decrypt(a: Args) -> None:
     plains = [plain for _, plain in results]
     if len(plains) > 1 and not all_yaml:  # standard input, whose format is known only now
         raise _stream_error()
-    data = _files.join_yaml_stream(plains).encode("utf-8", "surrogateescape")
+    if len(plains) > 1:
+        from .. import files as _files
+
+        plains = [_files.join_yaml_stream(plains)]
+    data = plains[0].encode("utf-8", "surrogateescape")
     if a.output:
         from .. import fsutil
 
