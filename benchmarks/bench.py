@@ -46,6 +46,7 @@ VENV = WORK / "venv"
 BIN = VENV / "bin"
 KEY_FILE = ROOT / "testdata" / "keys" / "test-key.txt"
 FLOOR = ROOT / "benchmarks" / "floor.py"
+PHASES = ROOT / "benchmarks" / "phases.py"
 RECIPIENT = "age1rv3z4rt8wl49ujg8fvvca03g7wfgqrnvqj9n9wz5uyr2zcwr5gdsmknx3v"
 OTHER = "age1yz9snqlenr2p7hgsgn6hwpdy46znvn7fg7fp80zuh9nkyql9ea9s9t4z8g"  # testdata/keys/other-key.txt
 
@@ -294,26 +295,26 @@ def cases(folder: Path, sizes: Sizes, tools: Tools) -> list[dict[str, Any]]:
     return [
         {"id": "yaml", "name": f"decrypt {n}-value YAML", "goal": 0.33, "same": True,
          "encfile": [e, "-d", "10k.enc.yaml"], "sops": [s, "-d", "10k.enc.yaml"],
-         "floor": [*floor, "10k.enc.yaml"]},
+         "floor": [*floor, "10k.enc.yaml"], "profile": "10k.enc.yaml"},
         {"name": f"encrypt {n}-value YAML", "goal": 0.33,
          "encfile": [e, "-e", "--age", RECIPIENT, "10k.yaml"],
          "sops": [s, "-e", "--age", RECIPIENT, "10k.yaml"]},
         {"name": f"decrypt {n}-value JSON", "goal": 0.5, "same": True,
          "encfile": [e, "-d", "10k.enc.json"], "sops": [s, "-d", "10k.enc.json"],
-         "floor": [*floor, "10k.enc.json"]},
+         "floor": [*floor, "10k.enc.json"], "profile": "10k.enc.json"},
         {"name": f"decrypt {n}-value dotenv", "goal": 0.5, "same": True,
          "encfile": [e, "-d", "10k.enc.env"], "sops": [s, "-d", "10k.enc.env"],
-         "floor": [*floor, "10k.enc.env"]},
+         "floor": [*floor, "10k.enc.env"], "profile": "10k.enc.env"},
         {"name": "decrypt 2-key dotenv", "goal": 1.25, "same": True,
          "encfile": [e, "-d", "small.enc.env"], "sops": [s, "-d", "small.enc.env"],
-         "floor": [*floor, "small.enc.env"]},
+         "floor": [*floor, "small.enc.env"], "profile": "small.enc.env"},
         {"name": "exec -- true (2-key dotenv)", "goal": 1.25,
          "encfile": [e, "exec", "-f", "small.enc.env", "--", "true"],
          "sops": [s, "exec-env", "small.enc.env", "true"],
          "floor": [*floor, "--exec", "small.enc.env", "--", "true"]},
         {"id": "big", "name": f"decrypt {big}-value YAML", "goal": None, "same": True,
          "encfile": [e, "-d", "100k.enc.yaml"], "sops": [s, "-d", "100k.enc.yaml"],
-         "floor": [*floor, "100k.enc.yaml"]},
+         "floor": [*floor, "100k.enc.yaml"], "profile": "100k.enc.yaml"},
         {"name": f"git log -p, {sizes.revisions} revisions of a 200-value file", "goal": 1.25,
          "cwd": "repo", "same": True, "encfile": textconv, "sops": sops_textconv},
         {"name": f"-d of {files} YAML files (one call vs a sops loop)", "goal": 0.2,
@@ -409,6 +410,47 @@ def measure(folder: Path, rounds: int, sizes: Sizes, tools: Tools) -> list[dict[
     return rows
 
 
+# -- where the time goes ---------------------------------------------------------------------
+
+PHASE_NAMES = ("floor_imports", "encfile_imports", "parse", "data_key", "values_mac", "render")
+PHASE_HEADER = (
+    "| work | python start | floor's imports | encfile's imports | parse | data key | "
+    "values + MAC | render | the rest (output, exit) | encfile | floor | above the floor |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def profile(folder: Path, rounds: int, rows: list[dict[str, Any]], sizes: Sizes,
+            tools: Tools) -> list[str]:
+    """The phases of each decryption row (benchmarks/phases.py in fresh processes, medians),
+    with the interpreter's own start measured in the same rounds."""
+    env = child_env()
+    python = str(BIN / "python")
+    starts: list[float] = []
+    lines = [PHASE_HEADER]
+    for row, case in zip(rows, cases(folder, sizes, tools), strict=True):
+        target = case.get("profile")
+        if not target:
+            continue
+        phases: dict[str, list[float]] = {name: [] for name in PHASE_NAMES}
+        for _ in range(rounds):
+            starts.append(run([python, "-c", "pass"], folder, env)[0] * 1000)
+            done = subprocess.run([python, str(PHASES), target], cwd=folder, env=env,
+                                  capture_output=True, check=True)
+            for name, ms in json.loads(done.stdout).items():
+                phases[name].append(ms)
+        start = statistics.median(starts)
+        ms = {name: statistics.median(values) for name, values in phases.items()}
+        total = float(row["encfile"]) * 1000
+        rest = total - start - sum(ms.values())
+        floor = float(row["floor"]) * 1000 if "floor" in row else None
+        cells = [f"{start:.1f}", *(f"{ms[name]:.1f}" for name in PHASE_NAMES), f"{rest:.1f}",
+                 f"{total:.0f}", "—" if floor is None else f"{floor:.0f}",
+                 "—" if floor is None else f"{total - floor:.0f}"]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def _seconds(x: Any) -> str:
     value = float(x)
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
@@ -458,7 +500,7 @@ def machine(tools: Tools) -> str:
 
 
 def results_text(tools: Tools, rows: list[dict[str, Any]], scaling: str, ran: list[str],
-                 rounds: int) -> str:
+                 rounds: int, phases: list[str]) -> str:
     """What --record writes to benchmarks/RESULTS.md."""
     table = "\n".join([HEADER, *(format_row(r) for r in rows)])
     return (
@@ -479,6 +521,16 @@ def results_text(tools: Tools, rows: list[dict[str, Any]], scaling: str, ran: li
         "`git log -p`. encfile is its console script in the bench venv, as `pip install "
         "encfile` puts it on PATH.\n\n"
         f"{table}\n\n{scaling}\n\n"
+        "## Where the time goes\n\n"
+        "Each decryption case once more, as phases inside one fresh process "
+        "(benchmarks/phases.py, medians of the same number of runs), beside the "
+        "interpreter's own start (`python -c pass`, with site, as a console script starts). "
+        "'floor's imports' are the modules benchmarks/floor.py imports too (the "
+        "cryptography binding, pyrage, SHA-2); 'the rest' is the whole-process time above "
+        "not in any phase: writing the output and the interpreter's exit. The `exec` and "
+        "`git log -p` rows are start-up bound in the same way as the 2-key file (textconv "
+        "is one such start per version shown), so its line stands for them.\n\n"
+        + "\n".join(phases) + "\n\n"
         f"What ran, in the inputs folder ({rounds} runs of each, alternating):\n\n"
         + "".join(f"- {line}\n" for line in tools.describe()) + "\n"
         + "\n".join(ran) + "\n")
@@ -517,11 +569,13 @@ def main() -> None:
               + "\n", flush=True)
         print(HEADER, flush=True)
         rows = measure(folder, rounds, sizes, tools)
+        print("\nbench: where encfile's time goes (benchmarks/phases.py, ms)\n", flush=True)
+        phases = profile(folder, rounds, rows, sizes, tools)
     scaling = scaling_row(rows, sizes)
     print("\n" + scaling + (" (smoke run)" if sizes.quick else ""))
     if args.record:
         (ROOT / "benchmarks" / "RESULTS.md").write_text(
-            results_text(tools, rows, scaling, ran, rounds))
+            results_text(tools, rows, scaling, ran, rounds, phases))
         print("bench: wrote benchmarks/RESULTS.md")
 
 

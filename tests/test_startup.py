@@ -139,3 +139,61 @@ def test_the_probe_sees_an_import(files: Path, home: Path) -> None:
                        str(files / "s.yaml"), env=env)
     assert made.returncode == 0, made.stderr
     assert {"re", "enum"} <= _imports(["-d", "s.enc.yaml"], files, env)
+
+
+# -- the quick exit: a read-only command ends without the interpreter's teardown ----------
+
+# A sitecustomize that notes how the process ended: an object whose finalizer runs in the
+# interpreter's teardown, and (with EXIT_HANDLER set) an exit handler, which must still run.
+SITECUSTOMIZE = r"""
+import atexit, builtins, os
+marks = os.environ["EXIT_MARKS"]
+class _Teardown:
+    def __del__(self, open=open, path=os.path.join(marks, "teardown")):
+        open(path, "w").close()
+builtins._exit_probe = _Teardown()
+if os.environ.get("EXIT_HANDLER"):
+    atexit.register(lambda: open(os.path.join(marks, "handler"), "w").close())
+"""
+
+
+def _ended(args: list[str], cwd: Path, home: Path, tmp_path: Path,
+           **extra: str) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE), PYTHONPATH=str(site),
+                    EXIT_MARKS=str(marks), **extra)
+    done = run_encfile(*args, env=env, cwd=cwd)
+    return done, {p.name for p in marks.iterdir()}
+
+
+def test_decrypt_ends_without_teardown_and_with_all_its_output(files: Path, home: Path,
+                                                               tmp_path: Path) -> None:
+    big = "".join(f"K{i}=value-{i}-{'x' * 40}\n" for i in range(5000))
+    (files / "big.env").write_text(big)
+    env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE))
+    made = run_encfile("-e", "--age", TEST_PUBLIC, "-o", str(files / "big.enc.env"),
+                       str(files / "big.env"), env=env)
+    assert made.returncode == 0, made.stderr
+    done, marks = _ended(["-d", "big.enc.env"], files, home, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == big  # every byte through the pipe before the end
+    assert marks == set()  # no teardown ran
+
+
+def test_an_exit_handler_keeps_the_usual_exit(files: Path, home: Path,
+                                              tmp_path: Path) -> None:
+    done, marks = _ended(["-d", "sops.enc.env"], files, home, tmp_path, EXIT_HANDLER="1")
+    assert done.returncode == 0, done.stderr
+    assert marks == {"handler", "teardown"}
+
+
+def test_writing_commands_keep_the_usual_exit(files: Path, home: Path,
+                                              tmp_path: Path) -> None:
+    done, marks = _ended(["-d", "--output", "out.env", "sops.enc.env"], files, home, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (files / "out.env").read_bytes()
+    assert marks == {"teardown"}
