@@ -166,8 +166,28 @@ def _ended(args: list[str], cwd: Path, home: Path, tmp_path: Path,
     marks.mkdir()
     env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE), PYTHONPATH=str(site),
                     EXIT_MARKS=str(marks), **extra)
-    done = run_encfile(*args, env=env, cwd=cwd)
+    # as the console script runs it (python -m encfile runs main(), which always raises)
+    done = subprocess.run([sys.executable, "-c", "from encfile.cli import command; command()",
+                           *args], capture_output=True, env=env, cwd=cwd, timeout=120)
     return done, {p.name for p in marks.iterdir()}
+
+
+def test_the_console_script_is_the_command() -> None:
+    scripts = (ROOT / "pyproject.toml").read_text().partition("[project.scripts]")[2]
+    assert scripts.partition("\n[")[0].split()[:3] == ["encfile", "=", '"encfile.cli:command"']
+
+
+def test_python_m_encfile_keeps_the_usual_exit(files: Path, home: Path,
+                                               tmp_path: Path) -> None:
+    """runpy may run encfile's __main__ inside another program: it gets SystemExit."""
+    env = clean_env(home, SOPS_AGE_KEY_FILE=str(KEY_FILE))
+    code = ("import runpy, sys\nsys.argv = ['encfile', '-d', 'sops.enc.env']\n"
+            "try:\n    runpy.run_module('encfile', run_name='__main__')\n"
+            "except SystemExit as done:\n    print('still here', done.code, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env,
+                          cwd=files, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().strip() == "still here 0"
 
 
 def test_decrypt_ends_without_teardown_and_with_all_its_output(files: Path, home: Path,

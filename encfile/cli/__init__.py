@@ -111,14 +111,15 @@ _quick_exit = False
 
 
 def command() -> NoReturn:
-    """The ``encfile`` command (console script and ``python -m encfile``): :func:`main`,
-    then, after a read-only command, the process ends without the interpreter's teardown.
+    """The ``encfile`` console script: :func:`main`, then, after a read-only command, the
+    process ends without the interpreter's teardown.
 
     Freeing every object and unloading the OpenSSL binding takes 2-3 ms, a tenth of
     decrypting a small file, and git runs textconv once per version it shows. It is
     skipped only when nothing is left for it to do: output flushed, no exit handler
     registered (a key service's SDK may add one), no other thread running. :func:`main`
-    itself always raises SystemExit, for callers in the same process.
+    (and ``python -m encfile``, which runpy may run inside another program) always raises
+    SystemExit, for callers in the same process.
     """
     try:
         main()
