@@ -105,7 +105,7 @@ def _run(args: list[str]) -> int:
 
 
 # Commands that only read files and write to standard output: when one of them is done,
-# the process may end without the interpreter's teardown (see _finish).
+# the process may end without the interpreter's teardown (see command).
 _READ_ONLY = frozenset({"encfile.cli.crypt:decrypt", "encfile.cli.git:textconv"})
 _quick_exit = False
 
