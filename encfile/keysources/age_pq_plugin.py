@@ -96,11 +96,16 @@ def _reply(stdin: BinaryIO, stdout: BinaryIO, tag: str, args: list[str],
     return read_stanza(stdin)[0]
 
 
-def _unsupported(stdin: BinaryIO, stdout: BinaryIO, err: age_pq.Unsupported) -> int:
-    """No ML-KEM in this cryptography: say so to the client, which shows it."""
-    _reply(stdin, stdout, "error", ["internal"], str(err).encode())
+def _error(stdin: BinaryIO, stdout: BinaryIO, args: list[str], message: bytes) -> int:
+    """Report an error to the client (which shows it) and end phase two."""
+    _reply(stdin, stdout, "error", args, message)
     write_stanza(stdout, "done")
     return 0
+
+
+def _unsupported(stdin: BinaryIO, stdout: BinaryIO, err: age_pq.Unsupported) -> int:
+    """No ML-KEM in this cryptography: say so to the client."""
+    return _error(stdin, stdout, ["internal"], str(err).encode())
 
 
 def recipient_v1(stdin: BinaryIO, stdout: BinaryIO) -> int:
@@ -136,18 +141,14 @@ def _recipient_v1(stdin: BinaryIO, stdout: BinaryIO) -> int:
         try:
             keys.append(age_pq.parse_recipient(text))
         except ValueError:
-            _reply(stdin, stdout, "error", ["recipient", str(index)],
-                   b"not a valid post-quantum age recipient")
-            write_stanza(stdout, "done")
-            return 0
+            return _error(stdin, stdout, ["recipient", str(index)],
+                          b"not a valid post-quantum age recipient")
     for index, text in enumerate(identities):
         try:
             keys.append(age_pq.public_bytes(age_pq.parse_identity(text)))
         except ValueError:
-            _reply(stdin, stdout, "error", ["identity", str(index)],
-                   b"not a valid post-quantum age identity")
-            write_stanza(stdout, "done")
-            return 0
+            return _error(stdin, stdout, ["identity", str(index)],
+                          b"not a valid post-quantum age identity")
     if labels:
         _reply(stdin, stdout, "labels", [age_pq.LABEL])
     for file_index, file_key in enumerate(file_keys):
@@ -177,10 +178,8 @@ def _identity_v1(stdin: BinaryIO, stdout: BinaryIO) -> int:
             seeds.append(age_pq.parse_identity(text))
         except ValueError:
             # An invalid identity stops all unwrapping (the protocol's rule).
-            _reply(stdin, stdout, "error", ["identity", str(index)],
-                   b"not a valid post-quantum age identity")
-            write_stanza(stdout, "done")
-            return 0
+            return _error(stdin, stdout, ["identity", str(index)],
+                          b"not a valid post-quantum age identity")
     for file_index, stanzas in enumerate(files):
         file_key = None
         for stanza_index, (args, body) in enumerate(stanzas):

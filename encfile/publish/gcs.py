@@ -19,7 +19,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..config import CreationRule
     from ..keysources.identities import KeyRing
     from .source import Source
 
@@ -27,17 +26,11 @@ EXTRA = "pip install 'encfile-sops[gcp]'"
 SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 
 
-class GCS:
-    def __init__(self, bucket: str, prefix: str = "",
-                 recreation: CreationRule | None = None) -> None:
-        self.bucket = bucket
-        self.prefix = prefix
-        self.recreation = recreation
+class GCS(objects.Bucket):
+    SCHEME = "gs"
 
     def plan(self, name: str, source: Source, ctx: KeyRing) -> Plan:
-        key = self.prefix + name
-        where = f"gs://{self.bucket}/{key}"
-        rule = objects.active(self.recreation)
+        key, where, rule = self.locate(name)
         timeout = service_timeout(ctx.env)
         bucket = _client(ctx).bucket(self.bucket)
         existing: bytes | None = None

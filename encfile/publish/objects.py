@@ -26,6 +26,24 @@ if TYPE_CHECKING:
 STAMP = "encfile-source"  # the object's metadata key
 
 
+class Bucket:
+    """A bucket destination (S3, GCS): objects at ``prefix`` + the file's name, copies
+    re-encrypted under ``recreation`` when it names keys."""
+
+    SCHEME = ""  # s3, gs: how a location is shown
+
+    def __init__(self, bucket: str, prefix: str = "",
+                 recreation: CreationRule | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.recreation = recreation
+
+    def locate(self, name: str) -> tuple[str, str, CreationRule | None]:
+        """(object key, the location as shown, the recreation rule in force) of a file."""
+        key = self.prefix + name
+        return key, f"{self.SCHEME}://{self.bucket}/{key}", active(self.recreation)
+
+
 def active(rule: CreationRule | None) -> CreationRule | None:
     """The recreation rule, checked, if it names keys (sops ignores one without keys)."""
     if rule is None:

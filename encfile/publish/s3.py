@@ -9,22 +9,15 @@ from .errors import PublishError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..config import CreationRule
     from ..keysources.identities import KeyRing
     from .source import Source
 
 
-class S3:
-    def __init__(self, bucket: str, prefix: str = "",
-                 recreation: CreationRule | None = None) -> None:
-        self.bucket = bucket
-        self.prefix = prefix
-        self.recreation = recreation
+class S3(objects.Bucket):
+    SCHEME = "s3"
 
     def plan(self, name: str, source: Source, ctx: KeyRing) -> Plan:
-        key = self.prefix + name
-        where = f"s3://{self.bucket}/{key}"
-        rule = objects.active(self.recreation)
+        key, where, rule = self.locate(name)
         client = aws.client("s3", ctx)
         timeout = service_timeout(ctx.env)
         existing: bytes | None = None
