@@ -152,6 +152,14 @@ EXIT_INPUT, EXIT_NOT_ENCRYPTED, EXIT_ALREADY = 2, 1, 203
 EXIT_TAMPERED, EXIT_MAC = 25, 51
 
 
+def ok(proc: subprocess.CompletedProcess[bytes], what: str = "the command") -> bytes:
+    """A finished process's standard output, after checking it exited 0 (its stderr in
+    the message otherwise)."""
+    assert proc.returncode == 0, (
+        f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')}")
+    return bytes(proc.stdout)
+
+
 def assert_cli_error(result: subprocess.CompletedProcess[bytes], code: int) -> str:
     """Exit code, empty stdout, one ``encfile: error:`` line (then only hints), no traceback."""
     stderr = result.stderr.decode("utf-8", "replace")

@@ -554,22 +554,26 @@ def dead_port() -> socket.socket:
     return sock
 
 
-class FakeCloud:
-    """The fake as a process: started with Popen, stopped by its pid."""
+class FakeServer:
+    """A fake's server process (``SCRIPT`` run with a folder, printing its port): started
+    with Popen, stopped by its pid; the control calls every fake answers."""
+
+    NAME = "fakecloud"
+    SCRIPT = __file__
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.refused_at_stop: list[str] = []
         # stderr to a file, not a pipe nobody reads: a full pipe would stall the server
         self.log_path = folder / "server.log"
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, __file__, str(folder)],
-                                         stdout=subprocess.PIPE, stderr=log)
+            self.proc = subprocess.Popen([sys.executable, self.SCRIPT, str(folder)],
+                                         stdout=subprocess.PIPE, stderr=log,
+                                         stdin=subprocess.DEVNULL)
         try:
             ready, _, _ = select.select([self.proc.stdout], [], [], 30)
             line = self.proc.stdout.readline() if ready else b""  # type: ignore[union-attr]
             if not line.strip().isdigit():
-                raise RuntimeError("fakecloud did not start: "
+                raise RuntimeError(f"{self.NAME} did not start: "
                                    + self.log_path.read_text(errors="replace")[-4000:])
             self.port = int(line)
             self.url = f"http://127.0.0.1:{self.port}"
@@ -590,9 +594,6 @@ class FakeCloud:
         self.dead = f"127.0.0.1:{self._dead.getsockname()[1]}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None and hasattr(self, "port"):
-            with contextlib.suppress(OSError):
-                self.refused_at_stop = self.refused()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -620,18 +621,11 @@ class FakeCloud:
             raise ValueError(answer["error"])
         return answer
 
-    # keys and credentials
-    def gcp_key(self, name: str, mode: str = "ok") -> str:
-        """Create (or set the mode of) a GCP key, ``name`` its resource id."""
-        self.control("gcp-key", name=name, mode=mode)
-        return name
+    def log(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/_log")["log"])
 
-    def azure_key(self, vault: str, name: str, mode: str = "ok", new_version: bool = False
-                  ) -> str:
-        """Create (or set the mode of) an Azure key; its newest version."""
-        answer = self.control("azure-key", vault=vault, name=name, mode=mode,
-                              new_version=new_version)
-        return str(answer["version"])
+    def refused(self) -> list[str]:
+        return list(self._call("GET", "/_log")["refused"])
 
     def service_account(self, email: str) -> dict[str, Any]:
         """A service-account key file (JSON) whose key the fake trusts; its token endpoint is
@@ -652,11 +646,32 @@ class FakeCloud:
             "universe_domain": "googleapis.com",
         }
 
-    def log(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/_log")["log"])
 
-    def refused(self) -> list[str]:
-        return list(self._call("GET", "/_log")["refused"])
+class FakeCloud(FakeServer):
+    """The cloud fake (GCP KMS, Azure Key Vault, their token endpoints, the proxy)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.refused_at_stop: list[str] = []
+        super().__init__(folder)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None and hasattr(self, "port"):
+            with contextlib.suppress(OSError):
+                self.refused_at_stop = self.refused()
+        super().stop()
+
+    # keys and credentials
+    def gcp_key(self, name: str, mode: str = "ok") -> str:
+        """Create (or set the mode of) a GCP key, ``name`` its resource id."""
+        self.control("gcp-key", name=name, mode=mode)
+        return name
+
+    def azure_key(self, vault: str, name: str, mode: str = "ok", new_version: bool = False
+                  ) -> str:
+        """Create (or set the mode of) an Azure key; its newest version."""
+        answer = self.control("azure-key", vault=vault, name=name, mode=mode,
+                              new_version=new_version)
+        return str(answer["version"])
 
     def clear_log(self) -> None:
         self.control("clear-log")
@@ -682,7 +697,7 @@ FOREIGN_NAMES = {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT
                  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", "KUBERNETES_SERVICE_HOST"}
 
 
-def client_env(fake: FakeCloud, home: Path, base: dict[str, str], **extra: str
+def client_env(fake: FakeServer, home: Path, base: dict[str, str], **extra: str
                ) -> dict[str, str]:
     env = {k: v for k, v in base.items()
            if not k.upper().startswith(FOREIGN_PREFIXES) and k.upper() not in FOREIGN_NAMES}
@@ -791,12 +806,26 @@ def modules_after(argv: list[str] | None, env: dict[str, str], code: str = "") -
             return set(json.load(handle))
 
 
-def safe_env(fake: FakeCloud, home: Path, **extra: str) -> dict[str, str]:
+def safe_env(fake: FakeServer, home: Path, **extra: str) -> dict[str, str]:
     """A clean environment (no identity, a temporary HOME, no keyring) made safe for the
     cloud clients by :func:`client_env`; ``extra`` on top (credentials, identities)."""
     from conftest import clean_env
 
     return client_env(fake, home, clean_env(home), **extra)
+
+
+def sops_file(service: Service, tmp_path: Path, plain: bytes, *keys: str,
+              name: str = "app.yaml") -> Path:
+    """``plain`` as sops encrypted it for ``keys`` (default: the service's key)."""
+    from conftest import ok
+
+    source = tmp_path / name
+    source.write_bytes(plain)
+    env = safe_env(service.cloud, tmp_path, **service.credentials)
+    out = tmp_path / f"sops.{name}"
+    out.write_bytes(ok(run_sops("-e", service.flag, ",".join(keys or [service.key]),
+                                str(source), env=env), "sops -e"))
+    return out
 
 
 def unique(prefix: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, load_docs, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, load_docs, ok, run_encfile
 from fakecloud import (  # noqa: F401 (cloud_fixture: the fake, as the fixture 'cloud')
     FakeCloud,
     Service,
@@ -49,12 +49,6 @@ SAMPLES = {  # one file per format, in forms sops writes back unchanged
 ENC_FORMS = {"gcp_kms": re.compile(r"^[A-Za-z0-9+/]+={0,2}$"),      # standard base64
              "azure_kv": re.compile(r"^[A-Za-z0-9_-]{342}$")}       # RSA-2048, base64url
 CREATED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-def ok(proc: Any, what: str) -> bytes:
-    assert proc.returncode == 0, f"{what} exited {proc.returncode}:\n" \
-        f"{proc.stderr.decode(errors='replace')}"
-    return bytes(proc.stdout)
 
 
 def quiet(proc: Any, what: str) -> bytes:

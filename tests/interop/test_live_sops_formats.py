@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY_FILE, SHARED, TEST_PUBLIC, TEST_SECRET, clean_env, run_encfile
+from conftest import KEY_FILE, SHARED, TEST_PUBLIC, TEST_SECRET, clean_env, ok, run_encfile
 from test_dotenv_codec import QUIRKS as DOTENV_QUIRKS
 from test_json_codec import QUIRKS as JSON_QUIRKS
 
@@ -47,12 +47,6 @@ def sops(sops_bin: str, *args: str, env: dict[str, str],
          input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sops_bin, *args], input=input, capture_output=True, env=env,
                           timeout=120)
-
-
-def ok(proc: subprocess.CompletedProcess[bytes], what: str) -> bytes:
-    assert proc.returncode == 0, (
-        f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')}")
-    return proc.stdout
 
 
 def write(path: Path, data: str | bytes) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, TEST_PUBLIC, TEST_SECRET, run_encfile
+from conftest import SHARED, TEST_PUBLIC, TEST_SECRET, ok, run_encfile
 from test_ini_codec import CASES, VALUE_TABLE
 
 import encfile
@@ -59,12 +59,6 @@ EXTRA_REVERSE_CASES = [
 
 def sops(sops_bin: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sops_bin, *args], capture_output=True, env=env, timeout=120)
-
-
-def ok(proc: subprocess.CompletedProcess[bytes], what: str) -> bytes:
-    assert proc.returncode == 0, (
-        f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')[:2000]}")
-    return proc.stdout
 
 
 def merge_sections(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

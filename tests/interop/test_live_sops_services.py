@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, load_docs, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, load_docs, ok, run_encfile
 from servers import (  # noqa: F401 (fixtures: moto, openbao)
     Moto,
     OpenBao,
@@ -48,11 +48,6 @@ def sops(sops_bin: str, *args: str, env: dict[str, str], cwd: Path | None = None
          ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sops_bin, *args], capture_output=True, env=env, cwd=cwd,
                           timeout=120)
-
-
-def ok(proc: subprocess.CompletedProcess[bytes], what: str) -> bytes:
-    assert proc.returncode == 0, f"{what}: {proc.stderr.decode(errors='replace')}"
-    return proc.stdout
 
 
 class Service:

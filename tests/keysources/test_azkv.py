@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, assert_cli_error, load_docs, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, assert_cli_error, load_docs, ok, run_encfile
 from fakecloud import (  # noqa: F401 (cloud_fixture: the fake, as the fixture 'cloud')
     FakeCloud,
     Service,
@@ -32,6 +32,7 @@ from fakecloud import (  # noqa: F401 (cloud_fixture: the fake, as the fixture '
     run_sops,
     safe_env,
     sops_exit_code,
+    sops_file,
 )
 
 from encfile import keysources
@@ -48,23 +49,6 @@ STARTUP = 6.0  # what a loaded 2-CPU machine may add: Python, encfile, the SDK's
 @pytest.fixture
 def azure(cloud: FakeCloud) -> Service:
     return Service(cloud, KIND)
-
-
-def ok(proc: object, what: str) -> bytes:
-    assert proc.returncode == 0, f"{what} exited {proc.returncode}: " \
-        f"{proc.stderr.decode(errors='replace')}"  # type: ignore[attr-defined]
-    return bytes(proc.stdout)  # type: ignore[attr-defined]
-
-
-def sops_file(service: Service, tmp_path: Path, *keys: str, name: str = "app.yaml") -> Path:
-    """A file sops encrypted for ``keys`` (default: the service's key)."""
-    plain = tmp_path / name
-    plain.write_bytes(PLAIN)
-    env = safe_env(service.cloud, tmp_path, **service.credentials)
-    out = tmp_path / f"sops.{name}"
-    out.write_bytes(ok(run_sops("-e", service.flag, ",".join(keys or [service.key]),
-                                str(plain), env=env), "sops -e"))
-    return out
 
 
 def key_urls(path: Path) -> list[str]:
@@ -178,7 +162,7 @@ REASONS = {
 @pytest.mark.parametrize("case", list(REASONS))
 def test_a_failing_vault_gives_exit_128_and_its_reason_within_the_timeout(
         case: str, azure: Service, tmp_path: Path) -> None:
-    encrypted = sops_file(azure, tmp_path)
+    encrypted = sops_file(azure, tmp_path, PLAIN)
     if case == "no credentials":
         creds = azure.no_credentials
     elif case == "refused credentials":
@@ -206,7 +190,7 @@ def test_a_failing_vault_gives_exit_128_and_its_reason_within_the_timeout(
 
 def test_rotate_adds_and_removes_azure_keys(azure: Service, tmp_path: Path) -> None:
     second, third = azure.new_key(), azure.new_key()
-    encrypted = sops_file(azure, tmp_path)
+    encrypted = sops_file(azure, tmp_path, PLAIN)
     env = safe_env(azure.cloud, tmp_path)
     ok(run_encfile("rotate", "-i", "--add-azure-kv", second, str(encrypted), env=env),
        "rotate")
@@ -299,7 +283,7 @@ def test_the_sdk_loads_only_when_a_file_needs_it(azure: Service, tmp_path: Path)
 
 
 def test_without_the_sdk_one_line_names_the_extra(azure: Service, tmp_path: Path) -> None:
-    encrypted = sops_file(azure, tmp_path)
+    encrypted = sops_file(azure, tmp_path, PLAIN)
     env = safe_env(azure.cloud, tmp_path)
     extra = "needs azure-keyvault-keys and azure-identity, which are not installed: pip " \
             "install 'encfile-sops[azure]'"

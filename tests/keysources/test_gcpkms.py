@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, assert_cli_error, load_docs, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, assert_cli_error, load_docs, ok, run_encfile
 from fakecloud import (  # noqa: F401 (cloud_fixture: the fake, as the fixture 'cloud')
     TOKEN,
     FakeCloud,
@@ -30,6 +30,7 @@ from fakecloud import (  # noqa: F401 (cloud_fixture: the fake, as the fixture '
     run_sops,
     safe_env,
     sops_exit_code,
+    sops_file,
 )
 
 from encfile import keysources
@@ -46,23 +47,6 @@ STARTUP = 6.0  # what a loaded 2-CPU machine may add: Python, encfile, the SDK's
 @pytest.fixture
 def gcp(cloud: FakeCloud) -> Service:
     return Service(cloud, KIND)
-
-
-def ok(proc: object, what: str) -> bytes:
-    assert proc.returncode == 0, f"{what} exited {proc.returncode}: " \
-        f"{proc.stderr.decode(errors='replace')}"  # type: ignore[attr-defined]
-    return bytes(proc.stdout)  # type: ignore[attr-defined]
-
-
-def sops_file(service: Service, tmp_path: Path, *keys: str, name: str = "app.yaml") -> Path:
-    """A file sops encrypted for ``keys`` (default: the service's key)."""
-    plain = tmp_path / name
-    plain.write_bytes(PLAIN)
-    env = safe_env(service.cloud, tmp_path, **service.credentials)
-    out = tmp_path / f"sops.{name}"
-    out.write_bytes(ok(run_sops("-e", service.flag, ",".join(keys or [service.key]),
-                                str(plain), env=env), "sops -e"))
-    return out
 
 
 def gcp_ids(path: Path) -> list[str]:
@@ -163,7 +147,7 @@ def test_service_account_credentials(form: str, gcp: Service, tmp_path: Path) ->
 
 def test_unusable_google_credentials_are_named_never_quoted(gcp: Service, tmp_path: Path
                                                             ) -> None:
-    encrypted = sops_file(gcp, tmp_path)
+    encrypted = sops_file(gcp, tmp_path, PLAIN)
     secretish = "not-json-but-maybe-a-secret-" + "x" * 20
     env = safe_env(gcp.cloud, tmp_path, GOOGLE_CREDENTIALS=secretish)
     assert sops_exit_code("-d", str(encrypted), env=env) == 128
@@ -188,7 +172,7 @@ REASONS = {
 @pytest.mark.parametrize("case", list(REASONS))
 def test_a_failing_service_gives_exit_128_and_its_reason_within_the_timeout(
         case: str, gcp: Service, tmp_path: Path) -> None:
-    encrypted = sops_file(gcp, tmp_path)
+    encrypted = sops_file(gcp, tmp_path, PLAIN)
     if case == "no credentials":
         creds = gcp.no_credentials
     elif case == "refused credentials":
@@ -217,7 +201,7 @@ def test_a_failing_service_gives_exit_128_and_its_reason_within_the_timeout(
 
 def test_rotate_adds_and_removes_gcp_keys(gcp: Service, tmp_path: Path) -> None:
     second, third = gcp.new_key(), gcp.new_key()
-    encrypted = sops_file(gcp, tmp_path)
+    encrypted = sops_file(gcp, tmp_path, PLAIN)
     env = safe_env(gcp.cloud, tmp_path, **gcp.credentials)
     ok(run_encfile("rotate", "-i", "--add-gcp-kms", second, str(encrypted), env=env), "rotate")
     assert gcp_ids(encrypted) == [gcp.key, second]
@@ -312,7 +296,7 @@ def test_the_sdk_loads_only_when_a_file_needs_it(gcp: Service, tmp_path: Path) -
 
 
 def test_without_the_sdk_one_line_names_the_extra(gcp: Service, tmp_path: Path) -> None:
-    encrypted = sops_file(gcp, tmp_path)
+    encrypted = sops_file(gcp, tmp_path, PLAIN)
     env = safe_env(gcp.cloud, tmp_path, **gcp.credentials)
     blocked = ("google.cloud.kms_v1",)
     stderr = assert_cli_error(run_encfile_without(blocked, "-d", str(encrypted), env=env), 128)

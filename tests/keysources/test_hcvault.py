@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEY_FILE, TEST_PUBLIC, load_docs, run_encfile
+from conftest import KEY_FILE, TEST_PUBLIC, load_docs, ok, run_encfile
 from servers import (  # noqa: F401 (fixtures: openbao, openbao_tls, canned)
     OpenBao,
     base_env,
@@ -51,11 +51,6 @@ def sops(sops_bin: str, *args: str, env: dict[str, str], cwd: Path | None = None
          timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sops_bin, *args], capture_output=True, env=env, cwd=cwd,
                           timeout=timeout)
-
-
-def ok(proc: subprocess.CompletedProcess[bytes]) -> bytes:
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-    return proc.stdout
 
 
 def plain_file(folder: Path, name: str = "app.yaml", text: str = PLAIN) -> Path:

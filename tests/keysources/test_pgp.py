@@ -35,6 +35,7 @@ from conftest import (
     assert_cli_error,
     clean_env,
     load_docs,
+    ok,
 )
 from gpg_support import (
     FT_B611,
@@ -76,13 +77,6 @@ def sops_go(sops_bin: str) -> str:
 def encfile(*args: str, env: dict[str, str], input: bytes | None = None,
             cwd: Path | None = None) -> Any:
     return run([*ENCFILE, *args], env=env, input=input, cwd=cwd)
-
-
-def ok(proc: Any, what: str = "encfile") -> bytes:
-    assert proc.returncode == 0, (
-        f"{what} exited {proc.returncode}:\n{proc.stderr.decode(errors='replace')}")
-    out: bytes = proc.stdout
-    return out
 
 
 def meta(text: bytes) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import base64
 import hashlib
 import json
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -379,104 +378,18 @@ def serve(folder: Path) -> None:
 
 # -- the test side ------------------------------------------------------------------------------
 
-class FakeGCS:
-    """The fake as a process: started with Popen, stopped by its pid. It has the ``url``,
-    ``ca`` and ``dead`` of fakecloud's FakeCloud, so ``fakecloud.client_env`` makes an
-    environment for it."""
+class FakeGCS(fakecloud.FakeServer):
+    """The GCS fake as a process (see fakecloud.FakeServer): with the same ``url``, ``ca``
+    and ``dead`` as the cloud fake, so ``fakecloud.client_env`` makes an environment for it."""
 
-    def __init__(self, folder: Path) -> None:
-        import select
-
-        self.folder = folder
-        self.log_path = folder / "server.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, __file__, str(folder)],
-                                         stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL)
-        try:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-            line = self.proc.stdout.readline() if ready else b""  # type: ignore[union-attr]
-            if not line.strip().isdigit():
-                raise RuntimeError("fakegcs did not start: "
-                                   + self.log_path.read_text(errors="replace")[-4000:])
-            self.port = int(line)
-            self.url = f"http://127.0.0.1:{self.port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    self._call("GET", "/health")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-        except BaseException:
-            self.stop()
-            raise
-        self.ca = folder / "ca.pem"
-        self._dead = fakecloud.dead_port()
-        self.dead = f"127.0.0.1:{self._dead.getsockname()[1]}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        dead = getattr(self, "_dead", None)
-        if dead is not None:
-            dead.close()
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def control(self, action: str, **body: Any) -> Any:
-        answer = self._call("POST", f"/_control/{action}", body)
-        if isinstance(answer, dict) and answer.get("error"):
-            raise ValueError(answer["error"])
-        return answer
+    NAME = "fakegcs"
+    SCRIPT = __file__
 
     def objects(self, bucket: str) -> dict[str, dict[str, Any]]:
         """name -> {"generation", "metadata", "bytes"} of every object in ``bucket``."""
         found = self._call("GET", f"/_objects?bucket={urllib.parse.quote(bucket)}")
         return {name: {"generation": o["generation"], "metadata": o["metadata"],
                        "bytes": base64.b64decode(o["data"])} for name, o in found.items()}
-
-    def log(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/_log")["log"])
-
-    def refused(self) -> list[str]:
-        return list(self._call("GET", "/_log")["refused"])
-
-    def service_account(self, email: str) -> dict[str, Any]:
-        """A service-account key file (JSON) whose key the fake trusts."""
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.control("service-account", email=email, public_key_pem=public.decode())
-        return {
-            "type": "service_account", "project_id": "encfile-test",
-            "private_key_id": secrets.token_hex(20),
-            "private_key": key.private_bytes(serialization.Encoding.PEM,
-                                             serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption()).decode(),
-            "client_email": email, "client_id": "1" * 21,
-            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-            "token_uri": f"https://{fakecloud.GOOGLE_TOKEN_HOST}/token",
-            "universe_domain": "googleapis.com",
-        }
 
 
 if __name__ == "__main__":
